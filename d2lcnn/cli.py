@@ -1,0 +1,109 @@
+"""The ``d2lcnn`` command: build, check, execute, data and grade."""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def find_root(start=None):
+    """The course repository root: the nearest folder above ``start`` with ``solutions/``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    raise SystemExit("d2lcnn: no course repository here (no solutions/ and pyproject.toml "
+                     "in this folder or above); run it from the repository.")
+
+
+def cmd_build(args):
+    from . import build
+    root = find_root(args.root)
+    try:
+        if args.check:
+            problems = build.drift(root)
+            for p in problems:
+                print(f"out of sync: {p}", file=sys.stderr)
+            if problems:
+                print("Run `d2lcnn build` and commit the result.", file=sys.stderr)
+                return 1
+            print("d2lcnn build --check: generated files are in sync with solutions/")
+            return 0
+        changed = build.build(root)
+    except build.BuildError as e:
+        print(f"d2lcnn build: {e}", file=sys.stderr)
+        return 1
+    for path in changed:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"{len(changed)} file(s) changed")
+    return 0
+
+
+def cmd_execute(args):
+    """Run solution notebooks in place (outputs stored), then rebuild."""
+    import nbformat
+    from nbclient import NotebookClient
+    for name in args.notebooks:
+        path = Path(name)
+        nb = nbformat.read(path, as_version=4)
+        print(f"executing {path} ...", flush=True)
+        NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbformat.write(nb, path)
+    return cmd_build(argparse.Namespace(root=args.root, check=False))
+
+
+def cmd_data(args):
+    from . import data
+    try:
+        found = data.find_fashion_mnist(download=not args.no_download)
+        for name, (path, origin) in found.items():
+            data._verified_bytes(path, name)
+            print(f"ok  {name:26s} {path}  ({origin})")
+        (train_X, _), (test_X, _) = data.load_split(True), data.load_split(False)
+    except data.DataError as e:
+        print(f"d2lcnn data: {e}", file=sys.stderr)
+        return 1
+    print(f"Fashion-MNIST verified: {len(train_X)} training and {len(test_X)} test images "
+          f"of {tuple(train_X.shape[1:])} pixels")
+    return 0
+
+
+def cmd_grade(args):
+    from .grading.cli import run
+    return run(args)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="d2lcnn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="regenerate modules and student notebooks from solutions/")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit 1 and name each generated file that is out of sync")
+    p.add_argument("--root", help="repository root (default: found from the current folder)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("execute", help="run solution notebooks in place, store outputs, rebuild")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    p.add_argument("--root")
+    p.set_defaults(func=cmd_execute)
+
+    p = sub.add_parser("data", help="locate, verify (and if needed download) Fashion-MNIST")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("grade", help="grade student submissions")
+    try:
+        from .grading.cli import add_arguments
+        add_arguments(p)
+        p.set_defaults(func=cmd_grade)
+    except ImportError:
+        p.set_defaults(func=lambda a: print("grading is not available", file=sys.stderr) or 2)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

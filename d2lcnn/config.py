@@ -1,0 +1,21 @@
+"""Run-time settings read from the environment.
+
+``D2LCNN_QUICK=1`` switches on quick mode: every notebook trains on a small
+slice of Fashion-MNIST for at most two epochs, so CI can execute all of them
+in minutes. Students leave it unset and run the same cells in full mode.
+"""
+import os
+
+QUICK_TRAIN_EXAMPLES = 1024
+QUICK_TEST_EXAMPLES = 512
+QUICK_MAX_EPOCHS = 2
+
+
+def quick_mode():
+    """True when ``D2LCNN_QUICK`` is set to anything but ``""`` or ``"0"``."""
+    return os.environ.get("D2LCNN_QUICK", "") not in ("", "0")
+
+
+def epochs(num_epochs):
+    """The number of epochs to actually run: ``num_epochs``, capped in quick mode."""
+    return min(num_epochs, QUICK_MAX_EPOCHS) if quick_mode() else num_epochs

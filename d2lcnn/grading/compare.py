@@ -1,0 +1,44 @@
+"""Compare a returned value with the expected tensor and say what is wrong.
+
+Runs in the grader's own process on plain data, so nothing the student's code
+did to torch or numpy can change the verdict.
+"""
+import numpy as np
+
+
+def to_array(value):
+    """A float64 numpy array from a tensor, array or nested list; None if it is none of those."""
+    try:
+        import torch
+        if isinstance(value, torch.Tensor):
+            with torch._C.DisableTorchFunction():  # a subclass cannot intercept this
+                value = torch.Tensor.detach(value).cpu().to(torch.float64).numpy()
+        arr = np.asarray(value)
+    except Exception:
+        return None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        return None
+    return arr.astype(np.float64)
+
+
+def compare(expected, got, rtol=1e-4, atol=1e-5):
+    """``(passed, message)`` for ``got`` against ``expected`` (both array-likes).
+
+    The message says what differs (shape, NaN, first mismatching position and
+    its two values), never the case's inputs.
+    """
+    want = to_array(expected)
+    have = to_array(got)
+    if have is None:
+        return False, f"expected a tensor, got {type(got).__name__}"
+    if have.shape != want.shape:
+        return False, f"expected shape {tuple(want.shape)}, got {tuple(have.shape)}"
+    bad = ~np.isclose(have, want, rtol=rtol, atol=atol, equal_nan=False)
+    if not bad.any():
+        return True, "ok"
+    pos = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f"at position {pos}" if pos else "in the value"
+    n = int(bad.sum())
+    note = " (NaN)" if np.isnan(have[pos]) else ""
+    return False, (f"{n} of {want.size} values differ; first {where}: expected "
+                   f"{want[pos]:.6g}, got {have[pos]:.6g}{note}")
