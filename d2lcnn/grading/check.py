@@ -29,7 +29,7 @@ def check(name, fn):
     lines, passed = [], 0
     for case in exercise.public_cases:
         try:
-            got = fn(*case.args, **case.kwargs)
+            got = case.call(fn)
         except NotImplementedError:
             print(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
                   "with your code, run that cell, then run this check again.")
@@ -37,7 +37,7 @@ def check(name, fn):
         except Exception as e:
             lines.append(f"  x {case.label}: raised {type(e).__name__}: {e}")
             continue
-        ok, message = compare(exercise.reference(*case.args, **case.kwargs), got,
+        ok, message = compare(case.call(exercise.reference), got,
                               exercise.rtol, exercise.atol)
         passed += ok
         lines.append(f"  {'ok' if ok else 'x '} {case.label}" + ("" if ok else f": {message}"))

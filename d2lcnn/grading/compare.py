@@ -22,11 +22,22 @@ def to_array(value):
 
 
 def compare(expected, got, rtol=1e-4, atol=1e-5):
-    """``(passed, message)`` for ``got`` against ``expected`` (both array-likes).
+    """``(passed, message)`` for ``got`` against ``expected``.
+
+    ``expected`` is an array-like, or a tuple of them for functions that
+    return several tensors (compared item by item).
 
     The message says what differs (shape, NaN, first mismatching position and
     its two values), never the case's inputs.
     """
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return False, f"expected a tuple of {len(expected)} tensors, got {type(got).__name__}"
+        for i, (e, g) in enumerate(zip(expected, got)):
+            ok, message = compare(e, g, rtol, atol)
+            if not ok:
+                return False, f"item {i} of the returned tuple: {message}"
+        return True, "ok"
     want = to_array(expected)
     have = to_array(got)
     if have is None:

@@ -28,6 +28,14 @@ class Case:
     label: str                    # shown in feedback, e.g. "1x1 kernel"; never the inputs
     args: tuple
     kwargs: dict = field(default_factory=dict)
+    grad_enabled: bool = True     # torch.is_grad_enabled() during the call (batch norm's mode)
+
+    def call(self, fn):
+        """``fn(*args, **kwargs)`` on fresh copies of the inputs, in this case's grad mode."""
+        args = [a.clone() if isinstance(a, torch.Tensor) else a for a in self.args]
+        kwargs = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()}
+        with torch.set_grad_enabled(self.grad_enabled):
+            return fn(*args, **kwargs)
 
 
 @dataclass(frozen=True)
