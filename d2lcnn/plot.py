@@ -1,0 +1,84 @@
+"""Training curves that redraw in place in Jupyter and save as PNG anywhere.
+
+The figure is a plain ``matplotlib.figure.Figure`` (no pyplot state), rendered
+to PNG bytes and shown through one IPython display handle that is updated in
+place, so the cell never flickers and no stray copy is shown when it ends.
+"""
+import io
+import time
+
+from matplotlib.figure import Figure
+
+
+def in_notebook():
+    """True inside a Jupyter kernel (where live display works), False in scripts."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class LivePlot:
+    """Curves of named series against epoch, e.g. train loss / train acc / test acc.
+
+    Args:
+        legend: one name per series.
+        xlim: (first, last) epoch shown on the x axis.
+        live: draw in a Jupyter display handle as points arrive.
+        min_interval: seconds between two live redraws (rendering costs CPU
+            that training would otherwise get); the last point always shows.
+
+    Example::
+
+        >>> plot = LivePlot(["train loss", "test acc"], xlim=(1, 2), live=False)
+        >>> plot.add(1, [0.9, None]); plot.add(2, [0.5, 0.8])
+        >>> plot.ys
+        [[0.9, 0.5], [0.8]]
+    """
+
+    def __init__(self, legend, xlim, live, min_interval=0.5):
+        self.legend, self.xlim, self.live = list(legend), xlim, live
+        self.xs = [[] for _ in self.legend]
+        self.ys = [[] for _ in self.legend]
+        self.min_interval, self.last_draw, self.handle = min_interval, 0.0, None
+
+    def add(self, x, values):
+        """Append ``values[i]`` at epoch ``x`` to series ``i`` (``None`` skips a series)."""
+        for xs, ys, v in zip(self.xs, self.ys, values):
+            if v is not None:
+                xs.append(x)
+                ys.append(v)
+        if self.live and time.perf_counter() - self.last_draw >= self.min_interval:
+            self.show()
+
+    def figure(self):
+        fig = Figure(figsize=(4.5, 3.0), dpi=100)
+        ax = fig.add_subplot()
+        for xs, ys, name, style in zip(self.xs, self.ys, self.legend, ("-", "m--", "g-.", "r:")):
+            ax.plot(xs, ys, style, label=name)
+        ax.set(xlabel="epoch", xlim=self.xlim)
+        ax.grid(True)
+        ax.legend(loc="center right")
+        fig.tight_layout()
+        return fig
+
+    def png(self):
+        buf = io.BytesIO()
+        self.figure().savefig(buf, format="png")
+        return buf.getvalue()
+
+    def show(self):
+        """Draw the current curves into the display handle (made on first use)."""
+        from IPython.display import Image, display
+        image = Image(data=self.png(), format="png")
+        if self.handle is None:
+            self.handle = display(image, display_id=True)
+        else:
+            self.handle.update(image)
+        self.last_draw = time.perf_counter()
+
+    def save(self, path):
+        """Write the curves to ``path`` as PNG."""
+        self.figure().savefig(path, format="png")

@@ -1,0 +1,293 @@
+"""The book's training helpers: devices, metrics and ``train_ch6``.
+
+Names and signatures follow ``d2l.torch`` so book code runs unchanged against
+``d2lcnn``. What differs is speed and display: running sums stay on the device
+and are read back only when a curve is drawn (no host sync per batch), the
+data never leaves memory, and the curves redraw in place in Jupyter or print
+one line per epoch in a script.
+"""
+import os
+import time
+from collections import namedtuple
+
+import torch
+from torch import nn
+
+from . import config
+from .data import FashionMNISTBatches
+from .plot import LivePlot, in_notebook
+
+__all__ = ["try_gpu", "try_all_gpus", "Accumulator", "Timer", "accuracy",
+           "evaluate_accuracy_gpu", "train_ch6", "Metrics"]
+
+
+def try_gpu(i=0):
+    """The ``i``-th CUDA GPU if there is one, else Apple's MPS (for ``i=0``), else the CPU.
+
+    Example::
+
+        >>> try_gpu().type in ("cuda", "mps", "cpu")
+        True
+    """
+    if torch.cuda.device_count() >= i + 1:
+        return torch.device(f"cuda:{i}")
+    if i == 0 and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def try_all_gpus():
+    """Every CUDA GPU, else ``[mps]`` on Apple silicon, else ``[cpu]``."""
+    devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    if not devices and torch.backends.mps.is_available():
+        devices = [torch.device("mps")]
+    return devices or [torch.device("cpu")]
+
+
+class Accumulator:
+    """Running sums over ``n`` variables.
+
+    Example::
+
+        >>> metric = Accumulator(2)
+        >>> metric.add(3, 1.5); metric.add(1, 0.5)
+        >>> metric[0], metric[1]
+        (4.0, 2.0)
+    """
+
+    def __init__(self, n):
+        self.data = [0.0] * n
+
+    def add(self, *args):
+        self.data = [a + float(b) for a, b in zip(self.data, args)]
+
+    def reset(self):
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, idx):
+        return self.data[idx]
+
+
+class Timer:
+    """Records the seconds between ``start()`` and ``stop()``, over many runs.
+
+    Example::
+
+        >>> timer = Timer(); _ = timer.stop()
+        >>> len(timer.times), timer.sum() >= 0
+        (1, True)
+    """
+
+    def __init__(self):
+        self.times = []
+        self.start()
+
+    def start(self):
+        self.tik = time.perf_counter()
+
+    def stop(self):
+        """Stop the timer, record the run and return its seconds."""
+        self.times.append(time.perf_counter() - self.tik)
+        return self.times[-1]
+
+    def avg(self):
+        return sum(self.times) / len(self.times)
+
+    def sum(self):
+        return sum(self.times)
+
+    def cumsum(self):
+        out, total = [], 0.0
+        for t in self.times:
+            total += t
+            out.append(total)
+        return out
+
+
+def _num_correct(y_hat, y):
+    """The number of correct predictions as a 0-d tensor on ``y_hat``'s device (no sync)."""
+    if y_hat.dim() > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(dim=1)
+    return (y_hat.to(y.dtype) == y).sum()
+
+
+def accuracy(y_hat, y):
+    """The number of correct predictions (a float), as in the book.
+
+    Args:
+        y_hat: (batch, num_classes) scores, or (batch,) predicted classes.
+        y: (batch,) true classes.
+
+    Example::
+
+        >>> accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
+        1.0
+    """
+    return float(_num_correct(y_hat, y))
+
+
+def _on_device(data_iter, device):
+    """In-memory batches move to ``device`` once; other iterables move per batch."""
+    return data_iter.to(device) if isinstance(data_iter, FashionMNISTBatches) else data_iter
+
+
+def evaluate_accuracy_gpu(net, data_iter, device=None):
+    """The accuracy of ``net`` on ``data_iter``, computed on ``device``.
+
+    Args:
+        net: a model; it is switched to ``eval()`` mode.
+        data_iter: iterable of ``(X, y)`` minibatches.
+        device: where to compute; by default the device of ``net``'s parameters.
+
+    Example::
+
+        >>> net = nn.Linear(2, 2)
+        >>> data = [(torch.randn(4, 2), torch.randint(0, 2, (4,)))]
+        >>> 0.0 <= evaluate_accuracy_gpu(net, data) <= 1.0
+        True
+    """
+    if isinstance(net, nn.Module):
+        net.eval()
+        if device is None:
+            device = next(iter(net.parameters())).device
+    device = torch.device(device or "cpu")
+    correct, total = torch.zeros((), dtype=torch.int64, device=device), 0
+    with torch.no_grad():
+        for X, y in _on_device(data_iter, device):
+            X = [x.to(device) for x in X] if isinstance(X, list) else X.to(device)
+            y = y.to(device)
+            correct += _num_correct(net(X), y)
+            total += y.numel()
+    if total == 0:
+        raise ValueError("evaluate_accuracy_gpu: data_iter yielded no examples; "
+                         "pass a non-empty iterable of (X, y) minibatches.")
+    return correct.item() / total
+
+
+Metrics = namedtuple("Metrics", "train_loss train_acc test_acc examples_per_sec time")
+Metrics.__doc__ = """What ``train_ch6`` returns: the last epoch's mean training loss and
+accuracy, the test accuracy, training examples per second (training batches only,
+as the book counts), and the wall seconds of the whole call."""
+
+
+def _sync(device):
+    """Wait for queued work on ``device`` so that timings are true."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _check_args(net, num_epochs, lr):
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"train_ch6: net must be a torch.nn.Module, got {type(net).__name__}.")
+    if not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"train_ch6: num_epochs must be a positive int, got {num_epochs!r}.")
+    if not lr > 0:
+        raise ValueError(f"train_ch6: lr must be positive, got {lr!r}.")
+
+
+def init_weights(m):
+    """The book's initialization: Xavier-uniform weights for every Linear and Conv2d."""
+    if type(m) in (nn.Linear, nn.Conv2d):
+        nn.init.xavier_uniform_(m.weight)
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
+              plot_path=None, optimizer=None, scheduler=None):
+    """Train ``net`` with minibatch SGD and cross-entropy, as in the book's chapter 6.
+
+    Weights of Linear and Conv2d layers are first re-initialized (Xavier
+    uniform). In Jupyter the curves (train loss, train acc, test acc) redraw
+    in place five times per epoch under a progress bar; in a script one line
+    per epoch is printed. With ``D2LCNN_QUICK=1`` at most
+    ``config.QUICK_MAX_EPOCHS`` epochs run.
+
+    Args:
+        net: the model, mapping (batch, ...) inputs to (batch, num_classes) scores.
+        train_iter, test_iter: iterables of ``(X, y)`` minibatches.
+        num_epochs: passes over ``train_iter``.
+        lr: SGD learning rate.
+        device: where to train, e.g. ``try_gpu()``.
+        plot_path: keyword-only; save the curves there as PNG (default:
+            ``$D2LCNN_PLOT`` if set).
+        optimizer: keyword-only; an optimizer over ``net``'s parameters to use
+            instead of ``SGD(lr=lr)``.
+        scheduler: keyword-only; a learning-rate scheduler stepped after every batch.
+
+    Returns:
+        Metrics: ``(train_loss, train_acc, test_acc, examples_per_sec, time)``.
+
+    Example::
+
+        >>> train_iter, test_iter = load_data_fashion_mnist(256)             # doctest: +SKIP
+        >>> train_ch6(lenet(), train_iter, test_iter, 10, 0.9, try_gpu())  # doctest: +SKIP
+        loss 0.469, train acc 0.823, test acc 0.779
+        55297.0 examples/sec on cpu
+    """
+    _check_args(net, num_epochs, lr)
+    wall, device = time.perf_counter(), torch.device(device)
+    plot_path = plot_path or os.environ.get("D2LCNN_PLOT")
+    net.apply(init_weights)
+    epochs = config.epochs(num_epochs)
+    if epochs < num_epochs:
+        print(f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs on a slice of the data")
+    print("training on", device)
+    net.to(device)
+    train_iter, test_iter = _on_device(train_iter, device), _on_device(test_iter, device)
+    optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
+    loss = nn.CrossEntropyLoss()
+    live, num_batches = in_notebook(), len(train_iter)
+    plot = LivePlot(["train loss", "train acc", "test acc"], xlim=(0, epochs), live=live)
+    if live:
+        plot.show()  # the empty axes first, so the figure sits above the progress bar
+    # The book's plot points: every num_batches // 5 batches and at the end of an epoch.
+    marks = {i for i in range(1, num_batches + 1) if i % max(1, num_batches // 5) == 0}
+    marks.add(num_batches)
+    bar = _progress_bar(epochs * num_batches, live)
+    timer = Timer()
+    for epoch in range(epochs):
+        net.train()
+        sums, n = torch.zeros(2, device=device), 0  # (loss summed over examples, correct)
+        timer.start()
+        for i, (X, y) in enumerate(train_iter, start=1):
+            X, y = X.to(device), y.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            y_hat = net(X)
+            l = loss(y_hat, y)
+            l.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            with torch.no_grad():
+                sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
+            n += len(y)
+            bar.update()
+            if i in marks:
+                train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
+                timer.stop()
+                bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}", acc=f"{train_acc:.3f}")
+                plot.add(epoch + i / num_batches, (train_l, train_acc, None))
+                timer.start()
+        timer.times.pop()  # the interval after the last mark holds no training
+        test_acc = evaluate_accuracy_gpu(net, test_iter, device)
+        plot.add(epoch + 1, (None, None, test_acc))
+        if not live:
+            print(f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
+                  f"test acc {test_acc:.3f}", flush=True)
+    bar.close()
+    if live:
+        plot.show()
+    if plot_path:
+        plot.save(plot_path)
+    _sync(device)
+    examples_per_sec = n * epochs / timer.sum()
+    print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
+    print(f"{examples_per_sec:.1f} examples/sec on {device}")
+    return Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
+
+
+def _progress_bar(total, live):
+    """A progress bar over batches in Jupyter; a silent stand-in in scripts."""
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="batch", disable=not live, leave=True)
