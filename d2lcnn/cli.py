@@ -1,6 +1,5 @@
 """The ``d2lcnn`` command: build, check, execute, data and grade."""
 import argparse
-import json
 import sys
 from pathlib import Path
 
