@@ -42,3 +42,43 @@ register(Exercise(
     ),
     hidden_cases=corr2d_hidden,
 ))
+
+
+def conv2d_true_reference(X, K):
+    """2-D convolution in the mathematical sense: cross-correlation with K flipped in both axes."""
+    K = torch.as_tensor(K, dtype=torch.float64)
+    return corr2d_reference(X, K.flip(0, 1))
+
+
+register(Exercise(
+    name="conv2d_true",
+    signature="conv2d_true(X, K)",
+    notebook="solutions/02_conv_layer.ipynb",
+    reference=conv2d_true_reference,
+    public_cases=(
+        Case("the 3x3 example with a 2x2 kernel",
+             (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
+              torch.tensor([[0.0, 1.0], [2.0, 3.0]]))),
+        Case("edge kernel [1, -1] on a 6x8 image",
+             (torch.ones(6, 8).index_fill_(1, torch.arange(2, 6), 0.0), torch.tensor([[1.0, -1.0]]))),
+        Case("non-square kernel", (torch.arange(20.0).reshape(4, 5), torch.tensor([[1.0, 0.5], [-2.0, 0.0]]))),
+    ),
+    hidden_cases=corr2d_hidden,
+))
+
+
+register(Exercise(
+    name="corr2d_vec",
+    signature="corr2d_vec(X, K)",
+    notebook="solutions/02_conv_layer.ipynb",
+    reference=corr2d_reference,
+    public_cases=(
+        Case("the 3x3 example with a 2x2 kernel",
+             (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
+              torch.tensor([[0.0, 1.0], [2.0, 3.0]]))),
+        Case("non-square kernel", (torch.arange(20.0).reshape(4, 5), torch.tensor([[1.0], [-2.0]]))),
+        Case("a 3x3 kernel on a 32x32 input",
+             (torch.linspace(-1, 1, 1024).reshape(32, 32), torch.arange(9.0).reshape(3, 3) - 4)),
+    ),
+    hidden_cases=corr2d_hidden,
+))
