@@ -6,8 +6,21 @@ did to torch or numpy can change the verdict.
 import numpy as np
 
 
+class Received:
+    """Stands for a returned value that is not a tensor, by its type's name (the grader never sees it)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+
+def _type_name(value):
+    return value.type_name if isinstance(value, Received) else type(value).__name__
+
+
 def to_array(value):
     """A float64 numpy array from a tensor, array or nested list; None if it is none of those."""
+    if isinstance(value, Received):
+        return None
     try:
         import torch
         if isinstance(value, torch.Tensor):
@@ -32,7 +45,7 @@ def compare(expected, got, rtol=1e-4, atol=1e-5):
     """
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return False, f"expected a tuple of {len(expected)} tensors, got {type(got).__name__}"
+            return False, f"expected a tuple of {len(expected)} tensors, got {_type_name(got)}"
         for i, (e, g) in enumerate(zip(expected, got)):
             ok, message = compare(e, g, rtol, atol)
             if not ok:
@@ -41,7 +54,7 @@ def compare(expected, got, rtol=1e-4, atol=1e-5):
     want = to_array(expected)
     have = to_array(got)
     if have is None:
-        return False, f"expected a tensor, got {type(got).__name__}"
+        return False, f"expected a tensor, got {_type_name(got)}"
     if have.shape != want.shape:
         return False, f"expected shape {tuple(want.shape)}, got {tuple(have.shape)}"
     bad = ~np.isclose(have, want, rtol=rtol, atol=atol, equal_nan=False)

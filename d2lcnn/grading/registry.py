@@ -13,12 +13,26 @@ from typing import Callable
 
 import torch
 
-# Library primitives that the convolution and pooling exercises exist to teach.
+# Library primitives that the convolution and pooling exercises exist to teach:
+# fnmatch patterns of dotted names, checked in the submission's code (aliases
+# resolved) and by tripwires during the call. Tensor.unfold (a strided view),
+# einsum, matmul and reductions stay allowed.
 CONV_POOL_FORBIDDEN = (
     "torch.nn.functional.conv*", "torch.nn.functional.conv_transpose*",
     "torch.nn.functional.*pool*", "torch.nn.functional.unfold", "torch.nn.functional.fold",
     "torch.conv*", "torch.nn.Conv*", "torch.nn.*Pool*", "torch.nn.Unfold", "torch.nn.Fold",
     "scipy.signal.correlate*", "scipy.signal.convolve*",
+    # the same primitives under other names
+    "torch.*_pool*", "torch._convolution*", "torch.nn.LazyConv*",
+    "torch.nn.modules.conv.*", "torch.nn.modules.pooling.*", "torch.nn.modules.fold.*",
+    "torch._C._nn.*conv*", "torch._C._nn.*pool*", "torch._C._nn.im2col", "torch._C._nn.col2im",
+    "torch._C._VariableFunctions.conv*", "torch._C._VariableFunctions.*convolution*",
+    "torch._C._VariableFunctions.*_pool*",
+    "torch.ops.aten.conv*", "torch.ops.aten.*convolution*", "torch.ops.aten.*_pool*",
+    "torch.ops.aten.*conv_depthwise*", "torch.ops.aten.*slow_conv*", "torch.ops.aten.thnn_conv*",
+    "torch.ops.aten.im2col*", "torch.ops.aten.col2im*",
+    "scipy.signal.*correlate*", "scipy.signal.*convolve*", "scipy.ndimage.*",
+    "numpy.convolve", "numpy.correlate",
 )
 
 
@@ -52,6 +66,7 @@ class Exercise:
             cases drawn from the ``torch.Generator`` seeded by the grader.
         forbidden: patterns of the library functions it may not call.
         rtol, atol: tolerances for comparing float outputs (float32 by default).
+        points: what the exercise is worth; each case earns an equal share.
     """
     name: str
     signature: str
@@ -62,6 +77,7 @@ class Exercise:
     forbidden: tuple = CONV_POOL_FORBIDDEN
     rtol: float = 1e-4
     atol: float = 1e-5
+    points: float = 10.0
 
     def cases(self, seed):
         """Public cases followed by the hidden ones for ``seed``: every case is graded."""
@@ -73,6 +89,7 @@ EXERCISES = {}
 
 
 def register(exercise):
+    """Add ``exercise`` to :data:`EXERCISES`; a second exercise of the same name is an error."""
     if exercise.name in EXERCISES:
         raise ValueError(f"exercise {exercise.name!r} is registered twice")
     EXERCISES[exercise.name] = exercise

@@ -1,0 +1,169 @@
+"""Static check: does an exercise's code reach a forbidden library function?
+
+Names are resolved through imports and aliases (``import torch.nn.functional as F;
+F.conv2d``, ``from torch.nn.functional import conv2d as c``, ``c = F.conv2d``,
+``getattr(F, "conv2d")``, ``vars(F)["conv2d"]``, ``importlib.import_module``)
+and matched against the exercise's patterns. Only code reachable from the
+exercise's function counts: a helper that calls ``F.conv2d`` to check an
+answer elsewhere in the notebook is fine. The sandbox's tripwires catch what
+slips past (``eval`` of a string, say).
+"""
+import ast
+import builtins
+from fnmatch import fnmatchcase
+
+# The names the standard preamble (extract.PREAMBLE) binds.
+PREAMBLE_ALIASES = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
+                    "math": "math", "np": "numpy", "d2lcnn": "d2lcnn"}
+
+
+def patterns_for(exercise):
+    """The exercise's library patterns plus the course's own answers to it."""
+    return tuple(exercise.forbidden) + reference_patterns(exercise.name)
+
+
+def reference_patterns(name):
+    """Handing back (or calling) the course package's own answer: ``d2lcnn.<name>``, the grader."""
+    return (f"d2lcnn.{name}", f"d2lcnn.*.{name}", "d2lcnn.grading", "d2lcnn.grading.*", "d2lcnn.check")
+
+
+def matches(dotted, patterns):
+    """The first pattern ``dotted`` (e.g. ``"torch.nn.functional.conv2d"``) matches, or None."""
+    return next((p for p in patterns if fnmatchcase(dotted, p)), None)
+
+
+def _bind_import(node, aliases, stars):
+    if isinstance(node, ast.Import):
+        for a in node.names:
+            if a.asname:
+                aliases[a.asname] = a.name
+            else:
+                top = a.name.split(".")[0]
+                aliases[top] = top
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        for a in node.names:
+            if a.name == "*":
+                stars.append(node.module)
+            else:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+
+
+def _const_str(node):
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def resolve(node, aliases):
+    """The dotted name an expression stands for, if it can be told from the code; else None."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = resolve(node.value, aliases)
+        return base and f"{base}.{node.attr}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        args = node.args
+        if node.func.id == "getattr" and len(args) >= 2 and _const_str(args[1]):
+            base = resolve(args[0], aliases)
+            return base and f"{base}.{_const_str(args[1])}"
+        if node.func.id == "__import__" and args and _const_str(args[0]):
+            return _const_str(args[0])
+    if isinstance(node, ast.Call) and resolve(node.func, aliases) == "importlib.import_module" and node.args:
+        return _const_str(node.args[0])
+    if isinstance(node, ast.Subscript) and _const_str(node.slice):
+        target = node.value
+        if isinstance(target, ast.Attribute) and target.attr == "__dict__":
+            base = resolve(target.value, aliases)
+        elif isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "vars" \
+                and target.args:
+            base = resolve(target.args[0], aliases)
+        else:
+            base = None
+        return base and f"{base}.{_const_str(node.slice)}"
+    return None
+
+
+def _module_scope(statements):
+    """Aliases after running the top-level statements in order, star-imported modules, bindings."""
+    aliases, stars, bindings = dict(PREAMBLE_ALIASES), [], {}
+    for filename, node in statements:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            _bind_import(node, aliases, stars)
+            names = [a.asname or a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            aliases.pop(node.name, None)
+            names = [node.name]
+        else:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            value = resolve(node.value, aliases)
+            for n in names:
+                if value:
+                    aliases[n] = value
+                else:
+                    aliases.pop(n, None)
+        for n in names:
+            bindings.setdefault(n, []).append((filename, node))
+    return aliases, stars, bindings
+
+
+def _local_scope(func, aliases):
+    """A function's aliases: the module's, with its parameters and local names shadowing them."""
+    local = dict(aliases)
+    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = func.args
+        for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]:
+            if arg is not None:
+                local.pop(arg.arg, None)
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            _bind_import(node, local, [])
+        elif isinstance(node, ast.Assign) and node is not func:
+            value = resolve(node.value, local)
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    if value:
+                        local[t.id] = value
+                    else:
+                        local.pop(t.id, None)
+    return local
+
+
+def scan(submission, exercise_name, patterns):
+    """Forbidden uses reachable from ``exercise_name``: a list of ``(dotted name, filename, line)``.
+
+    Args:
+        submission: an :class:`~d2lcnn.grading.extract.Submission`.
+        exercise_name: the top-level name to start from, e.g. ``"corr2d"``.
+        patterns: fnmatch patterns of dotted names, e.g. ``"torch.nn.functional.conv*"``.
+    """
+    statements = [(c.filename, node) for c in submission.chunks for node in c.kept()]
+    aliases, stars, bindings = _module_scope(statements)
+    found = {}
+
+    def hit(dotted, filename, lineno):
+        if dotted and matches(dotted, patterns):
+            found.setdefault(dotted, (dotted, filename, lineno))
+
+    if exercise_name in aliases:  # bound by an import or alias, e.g. `from d2lcnn import corr2d`
+        filename, node = bindings.get(exercise_name, [("?", None)])[-1]
+        hit(aliases[exercise_name], filename, getattr(node, "lineno", 0))
+    todo, seen = [exercise_name], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for filename, top in bindings.get(name, []):
+            if isinstance(top, (ast.Import, ast.ImportFrom)):
+                continue
+            local = _local_scope(top, aliases)
+            for node in ast.walk(top):
+                if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+                    hit(resolve(node, local), filename, getattr(node, "lineno", 0))
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    if node.id in bindings and node.id not in seen:
+                        todo.append(node.id)
+                    elif node.id not in local and not hasattr(builtins, node.id):
+                        for module in stars:  # `from torch.nn.functional import *`
+                            hit(f"{module}.{node.id}", filename, node.lineno)
+    return sorted(found.values(), key=lambda f: (f[1], f[2]))
+

@@ -1,0 +1,12 @@
+"""Hostile: corr2d never returns; pool2d is right and must still get its grade."""
+import torch
+
+
+def corr2d(X, K):
+    while True:
+        pass
+
+
+def pool2d(X, pool_size, mode='max'):
+    W = X.unfold(0, pool_size[0], 1).unfold(1, pool_size[1], 1)
+    return W.amax(dim=(-2, -1)) if mode == 'max' else W.mean(dim=(-2, -1))
