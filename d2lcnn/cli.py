@@ -92,13 +92,10 @@ def main(argv=None):
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("grade", help="grade student submissions")
-    try:
-        from .grading.cli import add_arguments
-        add_arguments(p)
-        p.set_defaults(func=cmd_grade)
-    except ImportError:
-        p.set_defaults(func=lambda a: print("grading is not available", file=sys.stderr) or 2)
+    p = sub.add_parser("grade", help="grade student submissions in a sandbox (see docs/grading.md)")
+    from .grading.cli import add_arguments
+    add_arguments(p)
+    p.set_defaults(func=cmd_grade)
 
     args = parser.parse_args(argv)
     return args.func(args)

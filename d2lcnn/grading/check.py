@@ -1,6 +1,48 @@
 """``d2lcnn.check``: run an exercise's public cases in the notebook and report."""
+import ast
+import inspect
+import textwrap
+import traceback
+import types
+from pathlib import Path
+
+from . import forbidden
 from .compare import compare
 from .registry import EXERCISES, load_all
+
+PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def _where(error):
+    """`` (line N: `code`)`` of the innermost frame outside the course package, if any."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if not str(Path(f.filename).resolve()).startswith(PACKAGE)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" (line {f.lineno}" + (f": `{f.line.strip()}`" if f.line else "") + ")"
+
+
+def forbidden_uses(exercise, fn):
+    """What ``fn``'s source reaches that the grader forbids: ``[(dotted name, line)]``; [] if unknown."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    known = {}
+    for name, value in getattr(fn, "__globals__", {}).items():
+        if value is fn:
+            continue  # the function itself, wherever it was defined
+        if isinstance(value, types.ModuleType):
+            known[name] = value.__name__
+        elif callable(value) and isinstance(getattr(value, "__module__", None), str) \
+                and getattr(value, "__module__", None) != "__main__":
+            known[name] = f"{value.__module__}.{getattr(value, '__name__', name)}"
+    start = getattr(fn, "__code__", None)
+    offset = start.co_firstlineno - 1 if start else 0
+    hits = forbidden.scan_statements([("cell", node) for node in tree.body], fn.__name__,
+                                     forbidden.patterns_for(exercise), known)
+    return [(what, line + offset) for what, _, line in hits]
 
 
 def check(name, fn):
@@ -8,7 +50,8 @@ def check(name, fn):
 
     This is the students' self-check: it runs in the notebook's own process
     and only on the public cases. The grader runs hidden cases as well, in a
-    sandbox.
+    sandbox, and gives 0 points to a function that calls what the exercise
+    forbids; this check warns about such calls too.
 
     Args:
         name: the exercise, e.g. ``"corr2d"``.
@@ -21,11 +64,15 @@ def check(name, fn):
 
         >>> import d2lcnn
         >>> d2lcnn.check("corr2d", d2lcnn.corr2d)  # doctest: +SKIP
-        corr2d: 4/4 public cases passed.
+        corr2d: 3/3 public cases passed (all public cases passed; the grader also runs hidden cases).
     """
     exercise = load_all().get(name)
     if exercise is None:
         raise KeyError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
+    if not callable(fn):
+        print(f"{name}: expected a function, got {type(fn).__name__}; pass the function itself, "
+              f"e.g. d2lcnn.check({name!r}, {name}).")
+        return
     lines, passed = [], 0
     for case in exercise.public_cases:
         try:
@@ -35,15 +82,21 @@ def check(name, fn):
                   "with your code, run that cell, then run this check again.")
             return
         except Exception as e:
-            lines.append(f"  x {case.label}: raised {type(e).__name__}: {e}")
+            lines.append(f"  x  {case.label}: raised {type(e).__name__}: {e}{_where(e)}")
             continue
-        ok, message = compare(case.call(exercise.reference), got,
-                              exercise.rtol, exercise.atol)
+        ok, message = compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
         passed += ok
-        lines.append(f"  {'ok' if ok else 'x '} {case.label}" + ("" if ok else f": {message}"))
+        lines.append(f"  ok {case.label}" if ok else f"  x  {case.label}: {message}")
     total = len(exercise.public_cases)
     verdict = "all public cases passed" if passed == total else "some public cases failed"
     print(f"{name}: {passed}/{total} public cases passed ({verdict}; "
           "the grader also runs hidden cases).")
     if passed != total:
         print("\n".join(lines))
+    for what, line in forbidden_uses(exercise, fn)[:3]:
+        print(f"  !  line {line} uses {what}: not allowed in this exercise, the grader gives it 0 points. "
+              f"Use {forbidden_allowed()} instead.")
+
+
+def forbidden_allowed():
+    return "indexing, slicing, Tensor.unfold, einsum, matmul and reductions"

@@ -81,9 +81,9 @@ def resolve(node, aliases):
     return None
 
 
-def _module_scope(statements):
+def _module_scope(statements, known=None):
     """Aliases after running the top-level statements in order, star-imported modules, bindings."""
-    aliases, stars, bindings = dict(PREAMBLE_ALIASES), [], {}
+    aliases, stars, bindings = {**PREAMBLE_ALIASES, **(known or {})}, [], {}
     for filename, node in statements:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, aliases, stars)
@@ -136,7 +136,12 @@ def scan(submission, exercise_name, patterns):
         patterns: fnmatch patterns of dotted names, e.g. ``"torch.nn.functional.conv*"``.
     """
     statements = [(c.filename, node) for c in submission.chunks for node in c.kept()]
-    aliases, stars, bindings = _module_scope(statements)
+    return scan_statements(statements, exercise_name, patterns)
+
+
+def scan_statements(statements, exercise_name, patterns, known=None):
+    """:func:`scan` on ``[(filename, top-level statement)]``; ``known``: more aliases (name -> dotted)."""
+    aliases, stars, bindings = _module_scope(statements, known)
     found = {}
 
     def hit(dotted, filename, lineno):

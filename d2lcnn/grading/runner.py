@@ -69,16 +69,31 @@ def collect(paths):
     return unique
 
 
-def result_names(files):
-    """``{file: result file stem}``: the file's stem, plus a short hash of its path when stems collide."""
+def result_names(files, out):
+    """``{file: result file stem}``, stable across runs into the same ``out``.
+
+    A file keeps the name its earlier result has; otherwise it gets its stem,
+    or its stem plus a short hash of its path when another submission (in
+    this batch or an earlier one) has the same stem.
+    """
+    earlier = {}
+    for p in Path(out).glob("*.json"):
+        try:
+            earlier[json.loads(p.read_text())["submission"]] = p.stem
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    taken = set(earlier.values()) | {"gradebook"}
     stems = {}
     for f in files:
         stems.setdefault(f.stem, []).append(f)
     names = {}
-    for stem, group in stems.items():
-        for f in group:
-            unique = len(group) == 1 and stem not in ("gradebook",)
-            names[f] = stem if unique else f"{stem}-{hashlib.sha256(str(f).encode()).hexdigest()[:8]}"
+    for f in files:
+        if str(f) in earlier:
+            names[f] = earlier[str(f)]
+        elif len(stems[f.stem]) == 1 and f.stem not in taken:
+            names[f] = f.stem
+        else:
+            names[f] = f"{f.stem}-{hashlib.sha256(str(f).encode()).hexdigest()[:8]}"
     return names
 
 
@@ -435,7 +450,7 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     out.chmod(0o700)  # grades are private; the sandboxed code cannot read them either
     seed = load_seed(out, seed)
     seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
-    names, batch = result_names(files), Batch()
+    names, batch = result_names(files, out), Batch()
 
     todo = []
     for f in files:

@@ -28,24 +28,24 @@ def corr2d(X, K):
     for out in sorted(outs):
         for name in (".grading-seed", "gradebook.csv", "correct_loop.json", "correct_loop.py"):
             try:
-                report.append(f"READ {name}: {open(os.path.join(out, name)).read()[:80]!r}")
+                report.append(f"LEAKED {name}: {open(os.path.join(out, name)).read()[:80]!r}")
             except OSError as e:
                 report.append(f"denied {name}: {type(e).__name__}")
         try:
             with open(os.path.join(out, "gradebook.csv"), "a") as f:
                 f.write("hostile_files,x,100,100\n")
-            report.append("WROTE gradebook")
+            report.append("LEAKED: wrote the gradebook")
         except OSError as e:
             report.append(f"denied writing: {type(e).__name__}")
     for pid in ("1", str(os.getppid())):
         try:
-            report.append(f"READ environ of {pid}: {open(f'/proc/{pid}/environ').read()[:40]!r}")
+            report.append(f"LEAKED environ of {pid}: {open(f'/proc/{pid}/environ').read()[:40]!r}")
         except OSError as e:
             report.append(f"denied environ of {pid}: {type(e).__name__}")
     report.append(f"my environment: {sorted(os.environ)}")
     try:
         socket.create_connection(("1.1.1.1", 53), timeout=2).close()
-        report.append("NETWORK reachable")
+        report.append("LEAKED: network reachable")
     except OSError as e:
         report.append(f"no network: {type(e).__name__}")
     print("\n".join(report))

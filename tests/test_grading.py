@@ -1,0 +1,254 @@
+"""The autograder on a corpus of submissions: correct, wrong, broken and hostile.
+
+One `d2lcnn grade` run over the whole corpus (module fixture), then each
+file's per-exercise outcome is asserted, plus what must hold for hostile code:
+no leftover process, nothing leaked, nothing tampered with.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from d2lcnn.grading import load_all
+
+CORPUS = Path(__file__).parent / "grading_corpus"
+CONV_NOTEBOOK = "solutions/02_conv_layer.ipynb"
+REQUIRED = ("corr2d", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1")
+ALL5 = dict.fromkeys(REQUIRED, "passed")
+
+# file -> {exercise: status}; notebooks of CONV_NOTEBOOK: exercises not named here are "missing"
+EXPECTED = {
+    "correct_loop.py": ALL5,
+    "correct_vectorized.py": ALL5,
+    "correct_notebook.ipynb": {"corr2d": "passed", "conv2d_true": "error"},
+    "wrong_off_by_one.py": {"corr2d": "failed", "pool2d": "failed"},
+    "wrong_flipped_kernel.py": {"corr2d": "failed", "corr2d_multi_in": "failed"},
+    "wrong_transposed.py": {"corr2d_multi_in": "passed", "corr2d_multi_in_out": "failed",
+                            "corr2d_multi_in_out_1x1": "failed"},
+    "wrong_int_truncation.py": {"corr2d": "failed"},
+    "wrong_sum_not_mean.py": {"pool2d": "failed"},
+    "broken_syntax.py": {"corr2d": "error"},
+    "broken_syntax_cell.ipynb": {"corr2d": "passed", "conv2d_true": "error"},
+    "broken_missing.ipynb": {},
+    "broken_return_type.py": {"corr2d": "failed", "pool2d": "failed"},
+    "broken_nan.py": {"corr2d": "failed"},
+    "broken_exception.py": {"corr2d": "error"},
+    "hostile_infinite_loop.py": {"corr2d": "timeout", "pool2d": "passed"},
+    "hostile_exit.py": {"corr2d": "error", "pool2d": "error", "corr2d_multi_in": "passed"},
+    "hostile_segfault.py": {"corr2d": "error", "pool2d": "passed"},
+    "hostile_memory.py": {"corr2d": "error", "pool2d": "error"},
+    "hostile_processes.py": {"corr2d": "passed", "pool2d": "error"},
+    "hostile_flood.py": {"corr2d": "passed", "pool2d": "timeout"},
+    "hostile_monkeypatch.py": {"corr2d": "failed", "pool2d": "failed"},
+    "hostile_fake_report.py": {"corr2d": "failed"},
+    "hostile_files.py": {"corr2d": "failed"},
+    "hostile_forbidden_direct.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "forbidden"},
+    "hostile_forbidden_aliases.py": {**dict.fromkeys(REQUIRED, "forbidden"), "conv2d_true": "forbidden"},
+    "hostile_forbidden_dynamic.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "forbidden"},
+    "hostile_reference.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "passed",
+                             "corr2d_multi_in_out": "forbidden", "corr2d_multi_in_out_1x1": "forbidden"},
+    "hostile_reference_import.ipynb": {"corr2d": "forbidden", "conv2d_true": "forbidden"},
+}
+
+
+def grade(*args):
+    return subprocess.run([sys.executable, "-m", "d2lcnn.cli", "grade", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The corpus, plus a second `correct_loop.py` in another folder and an unreadable notebook."""
+    root = tmp_path_factory.mktemp("grading")
+    shutil.copytree(CORPUS, root / "grading_corpus")
+    (root / "other").mkdir()
+    shutil.copy(CORPUS / "correct_loop.py", root / "other" / "correct_loop.py")
+    (root / "other" / "not_json.ipynb").write_text("{ this is not json")
+    out = root / "out"
+    proc = grade(root / "grading_corpus", root / "other", "--out", out, "--timeout", "2", "--seed", "7")
+    results = {}
+    for p in out.glob("*.json"):
+        record = json.loads(p.read_text())
+        results[Path(record["submission"]).relative_to(root).as_posix()] = record
+    return root, out, proc, results
+
+
+def result(run, name):
+    return run[3][f"grading_corpus/{name}"]
+
+
+def test_every_required_exercise_is_registered():
+    registry = load_all()
+    assert set(REQUIRED) <= set(registry)
+
+
+def test_corpus_is_all_expected():
+    assert sorted(p.name for p in CORPUS.iterdir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_outcome(run, name):
+    record = result(run, name)
+    want = dict(EXPECTED[name])
+    if name.endswith(".ipynb"):
+        for e in load_all().values():
+            if e.notebook == CONV_NOTEBOOK:
+                want.setdefault(e.name, "missing")
+    got = {n: e["status"] for n, e in record["exercises"].items()}
+    assert got == want, {n: record["exercises"][n]["feedback"] for n in got if got[n] != want.get(n)}
+    for n, e in record["exercises"].items():
+        if e["status"] in ("forbidden", "missing", "error", "timeout") and n != "corr2d" or \
+                e["status"] in ("forbidden", "missing"):
+            assert e["score"] == 0 or e["status"] in ("error", "timeout")
+        if e["status"] == "passed":
+            assert e["score"] == e["max_score"]
+    assert record["score"] == pytest.approx(sum(e["score"] for e in record["exercises"].values()))
+
+
+def test_exit_status_and_unreadable_file_reported(run):
+    root, out, proc, results = run
+    assert proc.returncode == 1, proc.stderr  # graded, but one file could not be read
+    assert "not_json.ipynb: not valid JSON" in proc.stderr
+    assert len(results) == len(EXPECTED) + 1
+
+
+def test_same_stem_in_two_folders_gets_two_results(run):
+    results = run[3]
+    a, b = results["grading_corpus/correct_loop.py"], results["other/correct_loop.py"]
+    assert a["score"] == b["score"] == 50
+    assert len(list(run[1].glob("correct_loop*.json"))) == 2
+
+
+def test_partial_credit_and_feedback(run):
+    trunc = result(run, "wrong_int_truncation.py")["exercises"]["corr2d"]
+    assert 0 < trunc["score"] < trunc["max_score"]  # the integer public examples pass
+    assert "dtype torch.int64" in trunc["feedback"]
+    mean = result(run, "wrong_sum_not_mean.py")["exercises"]["pool2d"]
+    assert 0 < mean["score"] < mean["max_score"]  # max pooling is right
+    assert "expected" in mean["feedback"] and "got" in mean["feedback"]
+    off = result(run, "wrong_off_by_one.py")["exercises"]["pool2d"]["feedback"]
+    assert "expected shape (2, 2), got (1, 1)" in off
+    boom = result(run, "broken_exception.py")["exercises"]["corr2d"]["feedback"]
+    assert "IndexError" in boom or "RuntimeError" in boom
+    assert "broken_exception.py, line 10" in boom  # the student's line
+    nan = result(run, "broken_nan.py")["exercises"]["corr2d"]["feedback"]
+    assert "(NaN)" in nan
+    kind = result(run, "broken_return_type.py")["exercises"]
+    assert "expected a tensor, got str" in kind["corr2d"]["feedback"]
+    assert "got NoneType" in kind["pool2d"]["feedback"]
+    syntax = result(run, "broken_syntax.py")["exercises"]["corr2d"]["feedback"]
+    assert "syntax error" in syntax and "line 7" in syntax
+    forbidden = result(run, "hostile_forbidden_aliases.py")["exercises"]
+    assert "torch.nn.functional.conv2d" in forbidden["corr2d"]["feedback"]
+    assert "torch.nn.functional.max_pool2d" in forbidden["pool2d"]["feedback"]
+    assert "torch.nn.functional.unfold" in forbidden["corr2d_multi_in_out"]["feedback"]
+    reference = result(run, "hostile_reference.py")["exercises"]["corr2d"]["feedback"]
+    assert "course package's own answer" in reference
+
+
+def test_feedback_shows_labels_never_hidden_inputs(run):
+    for record in run[3].values():
+        for e in record["exercises"].values():
+            assert "tensor([" not in e["feedback"]
+    # hostile_processes prints in every case; only the public cases' output is shown
+    shown = result(run, "hostile_processes.py")["exercises"]["corr2d"]["output"]
+    assert shown.count("started child") == len(load_all()["corr2d"].public_cases)
+
+
+def test_no_process_outlives_grading(run):
+    out = result(run, "hostile_processes.py")["exercises"]["corr2d"]["output"]
+    pids = [int(p) for line in out.splitlines() for p in line.split() if p.isdigit()]
+    assert pids
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone
+        assert b"sleep" not in cmdline and b"python" not in cmdline, (pid, cmdline)
+    if os.getuid() == 0:  # nothing runs under the sandbox uids any more
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
+            except (OSError, StopIteration):
+                continue
+            assert not 64000 <= uid < 64064, status
+
+
+def test_stdout_flood_is_truncated(run):
+    e = result(run, "hostile_flood.py")["exercises"]
+    assert len(e["corr2d"]["output"]) < 2200
+    assert "more bytes of output not shown" in e["corr2d"]["output"]
+    assert len(e["pool2d"]["output"]) < 2200
+
+
+def test_fake_reports_and_patches_change_nothing(run):
+    fake = result(run, "hostile_fake_report.py")
+    assert fake["score"] == 0 and '"score": 100' in fake["exercises"]["corr2d"]["output"]
+    assert result(run, "hostile_monkeypatch.py")["score"] == 0
+
+
+def test_grader_files_and_network_out_of_reach(run):
+    root, out, proc, results = run
+    printed = result(run, "hostile_files.py")["exercises"]["corr2d"]["output"]
+    assert "found" in printed
+    assert "LEAKED" not in printed, printed
+    assert "denied gradebook.csv" in printed and "denied correct_loop.py" in printed
+    assert "hostile_files,x,100" not in (out / "gradebook.csv").read_text()
+    assert "my environment: ['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'PATH', 'TMPDIR']" in printed
+    if os.getuid() == 0:
+        assert "no network" in printed
+
+
+def test_gradescope_format(run):
+    for record in run[3].values():
+        assert {"score", "max_score", "tests", "execution_time", "output", "exercises"} <= set(record)
+        for t in record["tests"]:
+            assert set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
+            assert t["status"] in ("passed", "failed")
+        for e in record["exercises"].values():
+            assert e["status"] in ("passed", "failed", "error", "timeout", "forbidden", "missing")
+
+
+def test_gradebook(run):
+    root, out, proc, results = run
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert len(rows) == len(results)
+    by_result = {r["result"]: r for r in rows}
+    loop = by_result["correct_loop.json"] if "correct_loop.json" in by_result else next(
+        r for r in rows if r["submission"].endswith("grading_corpus/correct_loop.py"))
+    assert float(loop["score"]) == 50 and float(loop["corr2d"]) == 10 and loop["problems"] == ""
+    assert oct(out.stat().st_mode & 0o777) == "0o700"
+
+
+def test_rerun_skips_graded_and_force_regrades(run):
+    root, out, proc, results = run
+    before = (out / "gradebook.csv").read_text()
+    again = grade(root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py",
+                  "--out", out, "--seed", "7")
+    assert again.returncode == 0, again.stderr
+    assert "0 graded, 2 already up to date" in again.stdout
+    assert (out / "gradebook.csv").read_text() == before
+    target = next(out.glob("wrong_sum_not_mean*.json"))
+    target.unlink()  # as if the batch had been interrupted before it
+    forced = grade(root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py",
+                   "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d")
+    assert forced.returncode == 0, forced.stderr
+    assert "2 graded" in forced.stdout
+    assert json.loads(target.read_text())["exercises"]["pool2d"]["status"] == "failed"
+
+
+def test_usage_errors(tmp_path):
+    missing = grade(tmp_path / "nope.ipynb", "--out", tmp_path / "out")
+    assert missing.returncode == 2
+    assert "nope.ipynb: no such file or folder" in missing.stderr
+    (tmp_path / "notes.txt").write_text("hi")
+    wrong = grade(tmp_path / "notes.txt", "--out", tmp_path / "out")
+    assert wrong.returncode == 2 and "not a notebook (.ipynb) or Python file" in wrong.stderr
+    (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
+    unknown = grade(tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d")
+    assert unknown.returncode == 2 and "unknown corr3d" in unknown.stderr
