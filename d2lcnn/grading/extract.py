@@ -56,7 +56,7 @@ class Submission:
                     names.add(node.name)
                 elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    names.update(t.id for t in targets if isinstance(t, ast.Name))
+                    names.update(n for t in targets for n in _names(t))
         return names
 
     def line(self, filename, lineno):
@@ -83,11 +83,20 @@ def _has_effects(value):
     return False
 
 
+def _names(target):
+    """The names an assignment target binds; None stands for a non-name (`X[0]`, `net.w`)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for t in target.elts for n in _names(t)]
+    return [None]
+
+
 def _keep(node):
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
         return not (isinstance(node, ast.ImportFrom) and node.level)  # relative imports cannot work
     if isinstance(node, ast.Assign):  # `name = value` only: `X[0] = 1` or `net.w = v` change state
-        return all(isinstance(t, ast.Name) for t in node.targets) and not _has_effects(node.value)
+        return all(n is not None for t in node.targets for n in _names(t)) and not _has_effects(node.value)
     if isinstance(node, ast.AnnAssign):
         return node.value is not None and isinstance(node.target, ast.Name) and not _has_effects(node.value)
     return False
