@@ -225,30 +225,36 @@ def test_gradebook(run):
     assert oct(out.stat().st_mode & 0o777) == "0o700"
 
 
-def test_rerun_skips_graded_and_force_regrades(run):
+def cli(capsys, *args):
+    """``d2lcnn grade ARGS`` in this process: (exit status, stdout, stderr)."""
+    from d2lcnn.cli import main
+    status = main(["grade", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_rerun_skips_graded_and_force_regrades(run, capsys):
     root, out, proc, results = run
     before = (out / "gradebook.csv").read_text()
-    again = grade(root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py",
-                  "--out", out, "--seed", "7")
-    assert again.returncode == 0, again.stderr
-    assert "0 graded, 2 already up to date" in again.stdout
+    files = [root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py"]
+    status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed", "7")
+    assert status == 0, stderr
+    assert "0 graded, 2 already up to date" in stdout
     assert (out / "gradebook.csv").read_text() == before
     target = next(out.glob("wrong_sum_not_mean*.json"))
     target.unlink()  # as if the batch had been interrupted before it
-    forced = grade(root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py",
-                   "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d")
-    assert forced.returncode == 0, forced.stderr
-    assert "2 graded" in forced.stdout
+    status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d")
+    assert status == 0, stderr
+    assert "2 graded" in stdout
     assert json.loads(target.read_text())["exercises"]["pool2d"]["status"] == "failed"
 
 
-def test_usage_errors(tmp_path):
-    missing = grade(tmp_path / "nope.ipynb", "--out", tmp_path / "out")
-    assert missing.returncode == 2
-    assert "nope.ipynb: no such file or folder" in missing.stderr
+def test_usage_errors(tmp_path, capsys):
+    status, _, err = cli(capsys, tmp_path / "nope.ipynb", "--out", tmp_path / "out")
+    assert status == 2 and "nope.ipynb: no such file or folder" in err
     (tmp_path / "notes.txt").write_text("hi")
-    wrong = grade(tmp_path / "notes.txt", "--out", tmp_path / "out")
-    assert wrong.returncode == 2 and "not a notebook (.ipynb) or Python file" in wrong.stderr
+    status, _, err = cli(capsys, tmp_path / "notes.txt", "--out", tmp_path / "out")
+    assert status == 2 and "not a notebook (.ipynb) or Python file" in err
     (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
-    unknown = grade(tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d")
-    assert unknown.returncode == 2 and "unknown corr3d" in unknown.stderr
+    status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d")
+    assert status == 2 and "unknown corr3d" in err

@@ -100,23 +100,25 @@ def result_names(files, out):
 # ---- the worker pool ------------------------------------------------------------------
 
 class Worker:
+    """One ``python -m d2lcnn.grading.worker`` process; it imports torch while the grader reads files."""
+
     def __init__(self, slot):
-        self.slot = slot
-        self.proc = None
+        self.slot, self.proc, self.ready = slot, None, False
 
     def start(self):
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1",
-                   PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen([sys.executable, "-m", "d2lcnn.grading.worker", str(self.slot)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        ready = self.proc.stdout.readline()
-        if b"ready" not in ready:
-            raise RuntimeError(f"grading worker {self.slot} failed to start (see the error above)")
+        self.ready = False
 
     def run(self, job):
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         try:
+            if not self.ready:
+                if b"ready" not in self.proc.stdout.readline():
+                    raise RuntimeError(f"grading worker {self.slot} failed to start (see the error above)")
+                self.ready = True
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
@@ -128,6 +130,8 @@ class Worker:
         return {"id": job["id"], "worker_error": "the grading worker died"}
 
     def stop(self):
+        if self.proc is not None and not self.ready:  # never used: no need to let it finish importing
+            self.proc.kill()
         if self.proc is not None:
             try:
                 self.proc.stdin.close()
@@ -148,6 +152,7 @@ class Pool:
         self.free = queue.Queue()
         self.workers = [Worker(slot) for slot in range(n)]
         for w in self.workers:
+            w.start()  # importing torch takes seconds: start now, wait at the first job
             self.free.put(w)
 
     def run(self, job):
@@ -215,11 +220,15 @@ def _where(submission, frames):
     return f" ({filename}, line {lineno}" + (f": `{line}`" if line else "") + ")"
 
 
-def _error_text(submission, error):
+def _error_text(submission, error, hidden=False):
+    """The exception, where the student's code raised it; a hidden case's message stays hidden
+    (it could spell out the case's inputs)."""
     if not isinstance(error, dict):
         return "raised an exception"
     kind, message = str(error.get("type", "Exception"))[:80], str(error.get("message", ""))[:300]
     where = _where(submission, error.get("frames"))
+    if hidden and kind != "NotImplementedError":
+        return f"raised {kind}{where} (a hidden case: its message is not shown)"
     if kind == "NotImplementedError" and not message:
         return f"not implemented yet: replace `raise NotImplementedError()` with your code{where}"
     return f"raised {kind}: {message}{where}" if message else f"raised {kind}{where}"
@@ -237,6 +246,7 @@ def _output(reply):
 def judge(exercise, cases, expected, submission, reply):
     """``{score, max_score, status, feedback, output}`` of one exercise from the worker's reply."""
     points, n, name = exercise.points, len(cases), exercise.name
+    n_public = len(exercise.public_cases)
     lines, result = [], {"score": 0.0, "max_score": points, "output": _output(reply)}
     if "worker_error" in reply:
         return dict(result, status="error", feedback=f"{name}: the grader failed ({reply['worker_error']}); "
@@ -265,7 +275,7 @@ def judge(exercise, cases, expected, submission, reply):
             break
         if "error" in m:
             errors += 1
-            lines.append(f"  x  {case.label}: {_error_text(submission, m['error'])}")
+            lines.append(f"  x  {case.label}: {_error_text(submission, m['error'], i >= n_public)}")
             continue
         value = decode(m.get("value"))
         ok, message = compare(expected[i], value, exercise.rtol, exercise.atol)
@@ -451,6 +461,15 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     seed = load_seed(out, seed)
     seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
     names, batch = result_names(files, out), Batch()
+    pool = Pool(min(jobs, len(files)))
+    try:
+        return _grade(files, out, names, batch, pool, registry, seed, seed_id, timeout, force, exercises,
+                      paths, log, start)
+    finally:
+        pool.close()
+
+
+def _grade(files, out, names, batch, pool, registry, seed, seed_id, timeout, force, exercises, paths, log, start):
 
     todo = []
     for f in files:
@@ -486,7 +505,6 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     # what student code must not read: the grades, and everyone's submissions
     hidden = sorted({str(out.resolve())} | {str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent)
                                             for p in paths})
-    pool = Pool(min(jobs, max(1, sum(len(c) for _, c, _ in todo))))
     counter = iter(range(1, 1 << 62))
 
     def run_exercise(sub, exercise):
@@ -520,11 +538,8 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
         log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
         return sub.path
 
-    try:
-        with ThreadPoolExecutor(max_workers=jobs) as ex:
-            batch.graded = list(ex.map(run_submission, todo))
-    finally:
-        pool.close()
+    with ThreadPoolExecutor(max_workers=len(pool.workers)) as ex:
+        batch.graded = list(ex.map(run_submission, todo))
     if not todo:
         write_gradebook(out)
     batch.seconds = time.monotonic() - start
