@@ -176,10 +176,9 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     """
     start = time.monotonic()
     registry = load_all()
-    if exercises:
-        unknown = [n for n in exercises if n not in registry]
-        if unknown:
-            raise UsageError(f"--exercises: unknown {', '.join(unknown)}; known: {', '.join(sorted(registry))}")
+    unknown = [n for n in exercises or () if n not in registry]
+    if unknown:
+        raise UsageError(f"--exercises: unknown {', '.join(unknown)}; known: {', '.join(sorted(registry))}")
     if jobs < 1 or timeout <= 0:
         raise UsageError("--jobs and --timeout must be positive")
     files = collect(paths)
@@ -188,57 +187,68 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
         raise UsageError(f"--out {out}: exists and is not a folder; pick another path")
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o700)  # grades are private; the sandboxed code cannot read them either
-    seed = load_seed(out, seed)
-    seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
-    names, batch = result_names(files, out), Batch()
-    pool = Pool(min(jobs, len(files)))
-    try:
-        return _grade(files, out, names, batch, pool, registry, seed, seed_id, timeout, force, exercises,
-                      paths, log, start)
-    finally:
-        pool.close()
-
-
-def _grade(files, out, names, batch, pool, registry, seed, seed_id, timeout, force, exercises, paths, log, start):
-
-    todo = []
-    for f in files:
-        try:
-            sub = read_submission(f)
-        except Unreadable as e:
-            batch.unreadable.append(str(e))
-            log(f"unreadable {e}")
-            continue
-        chosen = exercises_for(sub, registry, exercises)
-        target = out / f"{names[f]}.json"
-        key = sorted(e.name for e in chosen)
-        if not force and target.exists():
-            try:
-                old = json.loads(target.read_text())
-                if (old.get("sha256"), old.get("seed_id"), sorted(old.get("exercises", {}))) == (sub.sha256, seed_id, key):
-                    batch.skipped.append(f)
-                    continue
-            except (OSError, ValueError, AttributeError):
-                pass
-        todo.append((sub, chosen, target))
-
-    expected, lock = {}, threading.Lock()
-
-    def cases_of(exercise):
-        with lock:
-            if exercise.name not in expected:
-                cases = exercise.cases(seed)
-                expected[exercise.name] = (cases, [_expected(c, exercise) for c in cases])
-            return expected[exercise.name]
-
-    job_limits = limits(timeout)
+    run = Run(out, load_seed(out, seed), timeout, log)
     # what student code must not read: the grades, and everyone's submissions
-    hidden = sorted({str(out.resolve())} | {str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent)
-                                            for p in paths})
-    counter = iter(range(1, 1 << 62))
+    run.hidden = sorted({str(out.resolve())} | {str(p.resolve() if p.is_dir() else p.resolve().parent)
+                                                for p in map(Path, paths)})
+    run.pool = Pool(min(jobs, len(files)))  # the workers import torch while the files are read
+    try:
+        todo = run.plan(files, registry, exercises, force)
+        with ThreadPoolExecutor(max_workers=len(run.pool.workers)) as ex:
+            run.batch.graded = list(ex.map(run.grade_submission, todo))
+    finally:
+        run.pool.close()
+    if not todo:
+        write_gradebook(out)
+    run.batch.seconds = time.monotonic() - start
+    return run.batch
 
-    def run_exercise(sub, exercise):
-        cases, want = cases_of(exercise)
+
+class Run:
+    """One batch: its seed, the references' values, the pool, the results written so far."""
+
+    def __init__(self, out, seed, timeout, log):
+        self.out, self.seed, self.timeout, self.log = out, seed, timeout, log
+        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]  # the seed stays secret
+        self.batch, self.expected, self.lock = Batch(), {}, threading.Lock()
+        self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
+        self.pool, self.hidden = None, []
+
+    def plan(self, files, registry, chosen, force):
+        """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
+        names, todo = result_names(files, self.out), []
+        for f in files:
+            try:
+                sub = read_submission(f)
+            except Unreadable as e:
+                self.batch.unreadable.append(str(e))
+                self.log(f"unreadable {e}")
+                continue
+            exercises, target = exercises_for(sub, registry, chosen), self.out / f"{names[f]}.json"
+            if not force and self.up_to_date(target, sub, exercises):
+                self.batch.skipped.append(f)
+            else:
+                todo.append((sub, exercises, target))
+        return todo
+
+    def up_to_date(self, target, sub, exercises):
+        try:
+            old = json.loads(target.read_text())
+            return (old["sha256"], old["seed_id"], sorted(old["exercises"])) == \
+                (sub.sha256, self.seed_id, sorted(e.name for e in exercises))
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
+    def cases_of(self, exercise):
+        """The exercise's cases for this seed and their expected values, computed once, here."""
+        with self.lock:
+            if exercise.name not in self.expected:
+                cases = exercise.cases(self.seed)
+                self.expected[exercise.name] = (cases, [_expected(c, exercise) for c in cases])
+            return self.expected[exercise.name]
+
+    def grade_exercise(self, sub, exercise):
+        cases, want = self.cases_of(exercise)
         hits = forbidden.scan(sub, exercise.name, forbidden.patterns_for(exercise))
         if hits:
             what, filename, lineno = hits[0]
@@ -249,31 +259,24 @@ def _grade(files, out, names, batch, pool, registry, seed, seed_id, timeout, for
         if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
             return {"score": 0.0, "max_score": exercise.points, "status": "error",
                     "feedback": missing_feedback(exercise, sub), "output": ""}
-        job = {"id": next(counter), "exercise": exercise.name, "seed": seed, "timeout": timeout,
-               "chunks": [c.to_json() for c in sub.chunks], "limits": job_limits, "hidden": hidden}
-        reply = pool.run(job)
-        reply["timeout"] = timeout
+        job = {"id": next(self.jobs), "exercise": exercise.name, "seed": self.seed, "timeout": self.timeout,
+               "chunks": [c.to_json() for c in sub.chunks], "limits": self.limits, "hidden": self.hidden}
+        reply = self.pool.run(job)
+        reply["timeout"] = self.timeout
         return judge(exercise, cases, want, sub, reply)
 
-    def run_submission(item):
-        sub, chosen, target = item
+    def grade_submission(self, item):
+        sub, exercises, target = item
         t0 = time.monotonic()
-        results = {e.name: run_exercise(sub, e) for e in chosen}
-        record = make_record(sub, chosen, results, seed_id, time.monotonic() - t0)
-        with lock:
+        results = {e.name: self.grade_exercise(sub, e) for e in exercises}
+        record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
+        with self.lock:  # one result file and the gradebook after each submission: a crash loses nothing
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
             target.chmod(0o600)
-            write_gradebook(out)
+            write_gradebook(self.out)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
-        log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
+        self.log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
         return sub.path
-
-    with ThreadPoolExecutor(max_workers=len(pool.workers)) as ex:
-        batch.graded = list(ex.map(run_submission, todo))
-    if not todo:
-        write_gradebook(out)
-    batch.seconds = time.monotonic() - start
-    return batch
 
 
 def _expected(case, exercise):
