@@ -17,6 +17,7 @@ import pytest
 from d2lcnn.grading import load_all
 
 CORPUS = Path(__file__).parent / "grading_corpus"
+SOLUTIONS = Path(__file__).parents[1] / "solutions"
 CONV_NOTEBOOK = "solutions/02_conv_layer.ipynb"
 REQUIRED = ("corr2d", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1")
 ALL5 = dict.fromkeys(REQUIRED, "passed")
@@ -76,11 +77,13 @@ def run(tmp_path_factory):
     shutil.copy(CORPUS / "correct_loop.py", root / "other" / "correct_loop.py")
     (root / "other" / "not_json.ipynb").write_text("{ this is not json")
     out = root / "out"
-    proc = grade(root / "grading_corpus", root / "other", "--out", out, "--timeout", "2", "--seed", "7")
+    proc = grade(root / "grading_corpus", root / "other", SOLUTIONS, "--out", out, "--timeout", "4", "--seed", "7")
     results = {}
     for p in out.glob("*.json"):
         record = json.loads(p.read_text())
-        results[Path(record["submission"]).relative_to(root).as_posix()] = record
+        path = Path(record["submission"])
+        key = path.relative_to(root) if path.is_relative_to(root) else path.relative_to(SOLUTIONS.parent)
+        results[key.as_posix()] = record
     return root, out, proc, results
 
 
@@ -116,11 +119,22 @@ def test_outcome(run, name):
     assert record["score"] == pytest.approx(sum(e["score"] for e in record["exercises"].values()))
 
 
+def test_solution_notebooks_get_full_marks(run):
+    """The instructor's own solutions pass their exercises: no false alarm from the sandbox or the checks."""
+    solved = {k: r for k, r in run[3].items() if k.startswith("solutions/")}
+    assert len(solved) == len(list(SOLUTIONS.glob("*.ipynb")))
+    graded = set()
+    for name, record in solved.items():
+        assert record["score"] == record["max_score"], {n: e["feedback"] for n, e in record["exercises"].items()}
+        graded |= set(record["exercises"])
+    assert graded == set(load_all())  # every registered exercise has its solution
+
+
 def test_exit_status_and_unreadable_file_reported(run):
     root, out, proc, results = run
     assert proc.returncode == 1, proc.stderr  # graded, but one file could not be read
     assert "not_json.ipynb: not valid JSON" in proc.stderr
-    assert len(results) == len(EXPECTED) + 1
+    assert len(results) == len(EXPECTED) + 1 + len(list(SOLUTIONS.glob("*.ipynb")))
 
 
 def test_same_stem_in_two_folders_gets_two_results(run):

@@ -105,6 +105,9 @@ def run_job(job, slot):
             os.close(res_r)
             os.close(out_r)
             sandbox.run(job, res_w, out_w, slot, scratch)
+        except BaseException:  # a grader bug before the student's code ran: show it, exit 70
+            import traceback
+            traceback.print_exc()
         finally:
             os._exit(70)
     os.close(res_w)
