@@ -135,6 +135,9 @@ def judge(exercise, cases, expected, submission, reply):
         elif reply.get("results_truncated"):
             status = "error"
             why = "returned more data than the grader reads"
+        elif reply.get("exit_code") == 70:
+            status = "error"
+            why = "the grader failed before your code ran (exit code 70); tell your instructor"
         else:
             status = "error"
             why = (f"ended the process (exit code {reply.get('exit_code')}); "

@@ -130,6 +130,7 @@ def load_seed(out, seed):
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
+    tmp.chmod(0o600)
     os.replace(tmp, path)
 
 
@@ -272,7 +273,6 @@ class Run:
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
         with self.lock:  # one result file and the gradebook after each submission: a crash loses nothing
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
-            target.chmod(0o600)
             write_gradebook(self.out)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
         self.log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
