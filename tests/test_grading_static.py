@@ -94,6 +94,8 @@ def test_static_check_finds(tmp_path, code, found):
     "def corr2d(X, K):\n    return torch.tensor(0.0)\ndef check_mine():\n    return F.conv2d",
     "def corr2d(X, K):\n    F = K.shape[0]\n    return X[:F]",
     "def corr2d(X, K):\n    return torch.Tensor.unfold(X, 0, 1, 1).sum()",
+    # a first try that the student later replaced
+    "def corr2d(X, K):\n    return F.conv2d(X, K)\ndef corr2d(X, K):\n    return X.sum()",
 ])
 def test_static_check_allows(tmp_path, code):
     assert hits(tmp_path, code) == []

@@ -157,7 +157,7 @@ def scan_statements(statements, exercise_name, patterns, known=None):
         if name in seen:
             continue
         seen.add(name)
-        for filename, top in bindings.get(name, []):
+        for filename, top in bindings.get(name, [])[-1:]:  # the last definition is the one that runs
             if isinstance(top, (ast.Import, ast.ImportFrom)):
                 continue
             local = _local_scope(top, aliases)
