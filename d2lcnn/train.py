@@ -170,14 +170,6 @@ accuracy, the test accuracy, training examples per second (training batches only
 as the book counts), and the wall seconds of the whole call."""
 
 
-def _sync(device):
-    """Wait for queued work on ``device`` so that timings are true."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def _check_args(net, num_epochs, lr):
     if not isinstance(net, nn.Module):
         raise TypeError(f"train_ch6: net must be a torch.nn.Module, got {type(net).__name__}.")
@@ -238,6 +230,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     live, num_batches = in_notebook(), len(train_iter)
+    if num_batches == 0:
+        raise ValueError("train_ch6: train_iter has no batches; pass a non-empty data iterator.")
     plot = LivePlot(["train loss", "train acc", "test acc"], xlim=(0, epochs), live=live)
     if live:
         plot.show()  # the empty axes first, so the figure sits above the progress bar
@@ -280,7 +274,6 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
         plot.show()
     if plot_path:
         plot.save(plot_path)
-    _sync(device)
     examples_per_sec = n * epochs / timer.sum()
     print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
     print(f"{examples_per_sec:.1f} examples/sec on {device}")
