@@ -63,19 +63,14 @@ def collect(paths):
     return unique
 
 
-def result_names(files, out):
-    """``{file: result file stem}``, stable across runs into the same ``out``.
+def result_names(files, records):
+    """``{file: result file stem}``, stable across runs into the same folder.
 
-    A file keeps the name its earlier result has; otherwise it gets its stem,
-    or its stem plus a short hash of its path when another submission (in
-    this batch or an earlier one) has the same stem.
+    A file keeps the name its earlier result has (``records``: ``{stem: record}``);
+    otherwise it gets its stem, or its stem plus a short hash of its path when
+    another submission (in this batch or an earlier one) has the same stem.
     """
-    earlier = {}
-    for p in Path(out).glob("*.json"):
-        try:
-            earlier[json.loads(p.read_text())["submission"]] = p.stem
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    earlier = {str(r.get("submission")): stem for stem, r in records.items()}
     taken = set(earlier.values()) | {"gradebook"}
     stems = {}
     for f in files:
@@ -134,16 +129,22 @@ def _atomic_write(path, text):
     os.replace(tmp, path)
 
 
-def write_gradebook(out):
-    """``out/gradebook.csv`` from every result file in ``out``: one row per submission."""
-    records = []
+def read_records(out):
+    """``{result stem: record}`` of the result files already in ``out``."""
+    records = {}
     for p in sorted(out.glob("*.json")):
         try:
             record = json.loads(p.read_text())
         except (OSError, ValueError):
             continue
         if isinstance(record, dict) and record.get("grader") == "d2lcnn":
-            records.append((p.stem, record))
+            records[p.stem] = record
+    return records
+
+
+def write_gradebook(out, records):
+    """``out/gradebook.csv``: one row per result in ``records`` (``{result stem: record}``)."""
+    records = list(records.items())
     names = sorted({n for _, r in records for n in r.get("exercises", {})})
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -186,8 +187,9 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder; pick another path")
-    out.mkdir(parents=True, exist_ok=True)
-    out.chmod(0o700)  # grades are private; the sandboxed code cannot read them either
+    if not out.exists():
+        out.mkdir(parents=True)
+        out.chmod(0o700)  # grades are private (each file is 0600 too)
     run = Run(out, load_seed(out, seed), timeout, log)
     # what student code must not read: the grades, and everyone's submissions
     run.hidden = sorted({str(out.resolve())} | {str(p.resolve() if p.is_dir() else p.resolve().parent)
@@ -200,7 +202,7 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     finally:
         run.pool.close()
     if not todo:
-        write_gradebook(out)
+        write_gradebook(out, run.records)
     run.batch.seconds = time.monotonic() - start
     return run.batch
 
@@ -213,11 +215,11 @@ class Run:
         self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]  # the seed stays secret
         self.batch, self.expected, self.lock = Batch(), {}, threading.Lock()
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
-        self.pool, self.hidden = None, []
+        self.pool, self.hidden, self.records = None, [], read_records(out)
 
     def plan(self, files, registry, chosen, force):
         """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
-        names, todo = result_names(files, self.out), []
+        names, todo = result_names(files, self.records), []
         for f in files:
             try:
                 sub = read_submission(f)
@@ -273,7 +275,8 @@ class Run:
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
         with self.lock:  # one result file and the gradebook after each submission: a crash loses nothing
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
-            write_gradebook(self.out)
+            self.records[target.stem] = record
+            write_gradebook(self.out, self.records)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
         self.log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
         return sub.path
