@@ -356,18 +356,24 @@ def run(job, result_fd, output_fd, slot, scratch):
         _exit(0)
     for i, case in enumerate(cases):
         if i == n_public:  # hidden cases: what they print is not shown, so their inputs stay hidden
-            sys.stdout.flush(), sys.stderr.flush()
+            _flush()
             _dup2(devnull, 1)
             _dup2(devnull, 2)
+            os.closerange(3, keep[0])  # copies of the output pipe the student's code may have made
+            os.closerange(keep[0] + 1, keep[1])
+            os.closerange(keep[1] + 1, 1 << 16)
         try:
-            got = case.call(fn)
+            message = {"case": i, "value": encode(case.call(fn))}
         except _BaseException as e:
-            _send(result_fd, {"case": i, "error": describe(e, student_files)})
-        else:
-            _send(result_fd, {"case": i, "value": encode(got)})
-        try:
-            sys.stdout.flush(), sys.stderr.flush()
-        except _BaseException:
-            pass
+            message = {"case": i, "error": describe(e, student_files)}
+        _send(result_fd, message)
+        _flush()
     _send(result_fd, {"done": True})
     _exit(0)
+
+
+def _flush():
+    try:
+        sys.stdout.flush(), sys.stderr.flush()
+    except _BaseException:
+        pass  # the student's code replaced or closed them
