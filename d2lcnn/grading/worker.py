@@ -30,8 +30,9 @@ PRELOAD = ("collections", "itertools", "functools", "random", "time", "typing", 
 
 
 def _read_some(fd, buf, limit):
-    """Read what is available into ``buf`` up to ``limit`` (the rest is discarded); False at EOF."""
-    while True:
+    """Read what is available (at most 1 MiB, so a writer cannot hold us here) into ``buf``,
+    keeping its first ``limit`` bytes and counting the rest; False at end of file."""
+    for _ in range(16):
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
@@ -42,6 +43,7 @@ def _read_some(fd, buf, limit):
         room = limit - len(buf["data"])
         if room > 0:
             buf["data"] += data[:room]
+    return True
 
 
 def _parent_map():
@@ -114,7 +116,7 @@ def run_job(job, slot):
     os.close(out_w)
     for fd in (res_r, out_r):
         os.set_blocking(fd, False)
-    results, output = {"data": b"", "total": 0}, {"data": b"", "total": 0}
+    results, output = {"data": bytearray(), "total": 0}, {"data": bytearray(), "total": 0}
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
