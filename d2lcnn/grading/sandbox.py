@@ -159,6 +159,31 @@ def hide(libc, paths, keep):
         libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=000,size=4k")
 
 
+def check_interpreter_reachable(slot):
+    """A warning (str) if sandboxed code, as root's unprivileged stand-in, could not import
+    modules that are not loaded yet; None when all is well. Forks a probe."""
+    if os.getuid() != 0:
+        return None
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            libc = _libc()
+            if libc.unshare(CLONE_NEWNS) == 0:
+                expose_interpreter(libc, SANDBOX_UID_BASE + slot, SANDBOX_GID)
+            os.setgid(SANDBOX_GID)
+            os.setuid(SANDBOX_UID_BASE + slot)
+            code = 0 if os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK) else 1
+        finally:
+            os._exit(code)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
+        return None
+    return (f"d2lcnn grade: warning: Python's files ({os.path.dirname(os.__file__)}) are not readable "
+            "by the sandbox's unprivileged user and no mount namespace is allowed here, so a submission "
+            "that imports a module not loaded yet will fail. Install Python in a world-readable place, "
+            "or allow CAP_SYS_ADMIN.")
+
+
 def lock_down(slot, scratch, limits, hidden=()):
     """Limits, no network, unprivileged uid, scratch folder. Must run before student code.
 

@@ -190,6 +190,9 @@ def main():
             pass
     for exercise in load_all().values():
         sandbox.tripwire_targets(tuple(exercise.forbidden))
+    warning = sandbox.check_interpreter_reachable(slot) if slot == 0 else None
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()  # a child's garbage collector then leaves the inherited heap alone (no copy-on-write storm)
     os.write(replies, b'{"ready": true}\n')
