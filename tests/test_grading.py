@@ -77,7 +77,7 @@ def run(tmp_path_factory):
     shutil.copy(CORPUS / "correct_loop.py", root / "other" / "correct_loop.py")
     (root / "other" / "not_json.ipynb").write_text("{ this is not json")
     out = root / "out"
-    proc = grade(root / "grading_corpus", root / "other", SOLUTIONS, "--out", out, "--timeout", "4", "--seed", "7")
+    proc = grade(root / "grading_corpus", root / "other", SOLUTIONS, "--out", out, "--timeout", "6", "--seed", "7")
     results = {}
     for p in out.glob("*.json"):
         record = json.loads(p.read_text())

@@ -1,4 +1,4 @@
-"""Hostile: floods stdout. corr2d prints 5 MB and is right; pool2d prints forever."""
+"""Hostile: floods stdout. corr2d prints 2 MB and is right; pool2d prints forever."""
 import sys
 
 import torch
@@ -6,7 +6,7 @@ import torch
 
 def corr2d(X, K):
     line = "spam " * 200 + "\n"
-    for _ in range(5_000):
+    for _ in range(2_000):
         sys.stdout.write(line)
     h, w = K.shape
     return (X.unfold(0, h, 1).unfold(1, w, 1) * K).sum(dim=(-2, -1))
