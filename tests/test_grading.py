@@ -279,3 +279,11 @@ def test_usage_errors(tmp_path, capsys):
     (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
     status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d")
     assert status == 2 and "unknown corr3d" in err
+
+
+def test_worker_that_cannot_start_stops_the_batch(tmp_path, capsys, monkeypatch):
+    from d2lcnn.grading import pool
+    monkeypatch.setattr(pool.sys, "executable", "/bin/false")
+    (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
+    status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out")
+    assert status == 3 and "failed to start" in err and "run the command again to resume" in err

@@ -2,10 +2,12 @@
 
 Exit status: 0 when grading ran, whatever the scores; 1 when some files could
 not be read (the others are graded, the unreadable ones are listed at the
-end); 2 for usage errors (nothing is graded).
+end); 2 for usage errors (nothing is graded); 3 when a grading worker could
+not start (the environment is broken; what was graded is kept).
 """
 import sys
 
+from .pool import WorkerFailed
 from .runner import UsageError, grade
 
 
@@ -36,6 +38,10 @@ def run(args):
         for line in str(e).splitlines():
             print(f"d2lcnn grade: {line}", file=sys.stderr)
         return 2
+    except WorkerFailed as e:
+        print(f"d2lcnn grade: {e}; results so far are in {args.out}, run the command again to resume",
+              file=sys.stderr)
+        return 3
     print(f"{len(batch.graded)} graded, {len(batch.skipped)} already up to date"
           f"{' (use --force to regrade)' if batch.skipped else ''}, {len(batch.unreadable)} unreadable "
           f"in {batch.seconds:.1f} s; results and gradebook.csv in {args.out}")

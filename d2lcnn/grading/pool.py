@@ -6,6 +6,10 @@ import subprocess
 import sys
 
 
+class WorkerFailed(RuntimeError):
+    """A worker could not start: grading cannot go on in this environment."""
+
+
 def limits(timeout, memory_mib=2048):
     """Resource limits for one job: CPU seconds, address space on top of what the worker maps
     (torch alone maps about 3 GiB of virtual memory), file size, processes."""
@@ -31,7 +35,7 @@ class Worker:
         try:
             if not self.ready:
                 if b"ready" not in self.proc.stdout.readline():
-                    raise RuntimeError(f"grading worker {self.slot} failed to start (see the error above)")
+                    raise WorkerFailed(f"grading worker {self.slot} failed to start (its error is above)")
                 self.ready = True
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
