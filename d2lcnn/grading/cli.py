@@ -38,6 +38,10 @@ def run(args):
         for line in str(e).splitlines():
             print(f"d2lcnn grade: {line}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"d2lcnn grade: interrupted; results so far are in {args.out}, run the command again "
+              "to resume", file=sys.stderr)
+        return 130
     except WorkerFailed as e:
         print(f"d2lcnn grade: {e}; results so far are in {args.out}, run the command again to resume",
               file=sys.stderr)

@@ -197,8 +197,11 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     run.pool = Pool(min(jobs, len(files)))  # the workers import torch while the files are read
     try:
         todo = run.plan(files, registry, exercises, force)
-        with ThreadPoolExecutor(max_workers=len(run.pool.workers)) as ex:
+        ex = ThreadPoolExecutor(max_workers=len(run.pool.workers))
+        try:
             run.batch.graded = list(ex.map(run.grade_submission, todo))
+        finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
+            ex.shutdown(wait=True, cancel_futures=True)
     finally:
         run.pool.close()
     if not todo:
