@@ -6,6 +6,7 @@ and are read back only when a curve is drawn (no host sync per batch), the
 data never leaves memory, and the curves redraw in place in Jupyter or print
 one line per epoch in a script.
 """
+import math
 import os
 import time
 from collections import namedtuple
@@ -193,7 +194,11 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     uniform). In Jupyter the curves (train loss, train acc, test acc) redraw
     in place five times per epoch under a progress bar; in a script one line
     per epoch is printed. With ``D2LCNN_QUICK=1`` at most
-    ``config.QUICK_MAX_EPOCHS`` epochs run.
+    ``config.QUICK_MAX_EPOCHS`` epochs run. On the CPU, unless
+    ``OMP_NUM_THREADS`` is set, each epoch times its first batches with torch's
+    thread count and with one thread and trains on with the faster (a busy,
+    shared CPU can make two threads ten times slower than one); the thread
+    count is restored at the end.
 
     Args:
         net: the model, mapping (batch, ...) inputs to (batch, num_classes) scores.
@@ -223,7 +228,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     net.apply(init_weights)
     epochs = config.epochs(num_epochs)
     if epochs < num_epochs:
-        print(f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs on a slice of the data")
+        print(f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs "
+              "on a slice of the data")
     print("training on", device)
     net.to(device)
     train_iter, test_iter = _on_device(train_iter, device), _on_device(test_iter, device)
@@ -239,37 +245,45 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     marks = {i for i in range(1, num_batches + 1) if i % max(1, num_batches // 5) == 0}
     marks.add(num_batches)
     bar = _progress_bar(epochs * num_batches, live)
-    timer = Timer()
-    for epoch in range(epochs):
-        net.train()
-        sums, n = torch.zeros(2, device=device), 0  # (loss summed over examples, correct)
-        timer.start()
-        for i, (X, y) in enumerate(train_iter, start=1):
-            X, y = X.to(device), y.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            y_hat = net(X)
-            l = loss(y_hat, y)
-            l.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            with torch.no_grad():
-                sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
-            n += len(y)
-            bar.update()
-            if i in marks:
-                train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
-                timer.stop()
-                bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}", acc=f"{train_acc:.3f}")
-                plot.add(epoch + i / num_batches, (train_l, train_acc, None))
-                timer.start()
-        timer.times.pop()  # the interval after the last mark holds no training
-        test_acc = evaluate_accuracy_gpu(net, test_iter, device)
-        plot.add(epoch + 1, (None, None, test_acc))
-        if not live:
-            print(f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
-                  f"test acc {test_acc:.3f}", flush=True)
-    bar.close()
+    timer, threads = Timer(), torch.get_num_threads()
+    # On a shared CPU two OpenMP threads can run ten times slower than one (they spin
+    # waiting for each other while other processes hold the cores); time both, keep the faster.
+    tune = device.type == "cpu" and threads > 1 and "OMP_NUM_THREADS" not in os.environ
+    try:
+        for epoch in range(epochs):
+            net.train()
+            sums, n = torch.zeros(2, device=device), 0  # (loss summed over examples, correct)
+            timer.start()
+            batches = _thread_tuned(train_iter, (threads, 1)) if tune else train_iter
+            for i, (X, y) in enumerate(batches, start=1):
+                X, y = X.to(device), y.to(device)
+                optimizer.zero_grad(set_to_none=True)
+                y_hat = net(X)
+                l = loss(y_hat, y)
+                l.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                with torch.no_grad():
+                    sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
+                n += len(y)
+                bar.update()
+                if i in marks:
+                    train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
+                    timer.stop()
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}",
+                                    acc=f"{train_acc:.3f}")
+                    plot.add(epoch + i / num_batches, (train_l, train_acc, None))
+                    timer.start()
+            timer.times.pop()  # the interval after the last mark holds no training
+            test_acc = evaluate_accuracy_gpu(net, test_iter, device)
+            plot.add(epoch + 1, (None, None, test_acc))
+            if not live:
+                print(f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, "
+                      f"train acc {train_acc:.3f}, test acc {test_acc:.3f}", flush=True)
+    finally:
+        torch.set_num_threads(threads)  # undo the tuning, also after an interrupt
+        bar.close()
     if live:
         plot.show()
     if plot_path:
@@ -278,6 +292,26 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
     print(f"{examples_per_sec:.1f} examples/sec on {device}")
     return Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
+
+
+def _thread_tuned(batches, candidates, trials=3):
+    """Yield ``batches``, timing the first ones under each CPU thread count in ``candidates``.
+
+    The time from one batch to the next is that batch's training step. After
+    ``trials`` batches per candidate, the fastest count stays set for the rest.
+    """
+    it, best = iter(batches), {}
+    for threads in candidates:
+        torch.set_num_threads(threads)
+        for _ in range(trials):
+            batch = next(it, None)
+            if batch is None:
+                return
+            tik = time.perf_counter()
+            yield batch
+            best[threads] = min(best.get(threads, math.inf), time.perf_counter() - tik)
+    torch.set_num_threads(min(best, key=best.get))
+    yield from it
 
 
 def _progress_bar(total, live):

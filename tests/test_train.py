@@ -110,6 +110,18 @@ def test_train_ch6_logged_loss_is_mean_per_example():
     assert metrics.train_loss == pytest.approx(direct, rel=1e-4)
 
 
+def test_thread_tuning_keeps_every_batch_and_restores_threads(monkeypatch):
+    from d2lcnn.train import _thread_tuned
+    threads = torch.get_num_threads()
+    assert list(_thread_tuned(range(10), (2, 1), trials=2)) == list(range(10))
+    assert list(_thread_tuned(range(3), (2, 1), trials=2)) == [0, 1, 2]
+    torch.set_num_threads(threads)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    train_iter, test_iter = tiny_iters(batch_size=16)
+    d2lcnn.train_ch6(tiny_net(), train_iter, test_iter, 1, 0.1, "cpu")
+    assert torch.get_num_threads() == threads
+
+
 def test_train_ch6_quick_mode_caps_epochs(monkeypatch, capsys):
     monkeypatch.setenv("D2LCNN_QUICK", "1")
     train_iter, test_iter = tiny_iters(batch_size=128)
