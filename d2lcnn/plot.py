@@ -1,4 +1,5 @@
-"""Training curves that redraw in place in Jupyter and save as PNG anywhere.
+"""Training curves that redraw in place in Jupyter and save as PNG anywhere, and
+the progress bar shown under them.
 
 The figure is a plain ``matplotlib.figure.Figure`` (no pyplot state), rendered
 to PNG bytes and shown through one IPython display handle that is updated in
@@ -82,3 +83,42 @@ class LivePlot:
     def save(self, path):
         """Write the curves to ``path`` as PNG."""
         self.figure().savefig(path, format="png")
+
+
+class ProgressBar:
+    """A tqdm bar over batches, shown in Jupyter only; closing it leaves its final line as text.
+
+    A saved notebook keeps only a widget's first state (and the widget itself is
+    gone once the kernel stops), so the bar lives in a display handle that
+    ``close`` turns into the bar's last text line.
+
+    Args:
+        total: the number of batches.
+        live: show the bar (in Jupyter); otherwise every call does nothing.
+    """
+
+    def __init__(self, total, live):
+        from tqdm.auto import tqdm
+        self.handle = None
+        if not live:
+            self.bar = tqdm(total=total, disable=True)
+            return
+        from tqdm.notebook import tqdm as notebook_tqdm
+        if issubclass(tqdm, notebook_tqdm):
+            from IPython.display import display
+            self.bar = tqdm(total=total, unit="batch", display=False)
+            self.handle = display(self.bar.container, display_id=True)
+        else:  # no ipywidgets: tqdm's own text bar
+            self.bar = tqdm(total=total, unit="batch")
+
+    def update(self):
+        self.bar.update()
+
+    def set_postfix(self, **values):
+        self.bar.set_postfix(**values)
+
+    def close(self):
+        self.bar.close()
+        if self.handle is not None:
+            from IPython.display import Pretty
+            self.handle.update(Pretty(str(self.bar)))

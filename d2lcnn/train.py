@@ -16,7 +16,7 @@ from torch import nn
 
 from . import config
 from .data import FashionMNISTBatches
-from .plot import LivePlot, in_notebook
+from .plot import LivePlot, ProgressBar, in_notebook
 
 __all__ = ["try_gpu", "try_all_gpus", "Accumulator", "Timer", "accuracy",
            "evaluate_accuracy_gpu", "train_ch6", "Metrics"]
@@ -244,7 +244,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     # The book's plot points: every num_batches // 5 batches and at the end of an epoch.
     marks = {i for i in range(1, num_batches + 1) if i % max(1, num_batches // 5) == 0}
     marks.add(num_batches)
-    bar = _progress_bar(epochs * num_batches, live)
+    bar = ProgressBar(epochs * num_batches, live)
     timer, threads = Timer(), torch.get_num_threads()
     # On a shared CPU two OpenMP threads can run ten times slower than one (they spin
     # waiting for each other while other processes hold the cores); time both, keep the faster.
@@ -312,9 +312,3 @@ def _thread_tuned(batches, candidates, trials=3):
             best[threads] = min(best.get(threads, math.inf), time.perf_counter() - tik)
     torch.set_num_threads(min(best, key=best.get))
     yield from it
-
-
-def _progress_bar(total, live):
-    """A progress bar over batches in Jupyter; a silent stand-in in scripts."""
-    from tqdm.auto import tqdm
-    return tqdm(total=total, unit="batch", disable=not live, leave=True)
