@@ -13,7 +13,13 @@ while waiting count too).
     .venv/bin/python bench/lenet_speed.py --threads 1   # torch.set_num_threads(1) first
 
 On a shared machine the figures move with the load from other processes: run
-it more than once and compare figures from the same run only.
+it more than once and compare figures from the same run only. Both runs execute
+the same torch kernels for the same model, so the gap comes from around them:
+the book's four loader worker processes compete with torch's threads for the
+cores (and cost CPU time: see the CPU column), and on a busy CPU its two
+OpenMP threads spin while waiting for each other, whereas d2lcnn slices batches
+in-process and falls back to one thread when that is faster. With
+``--threads 1`` both are compute-bound and the gap narrows to the loader's cost.
 """
 import argparse
 import contextlib
