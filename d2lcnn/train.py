@@ -275,7 +275,6 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
                                     acc=f"{train_acc:.3f}")
                     plot.add(epoch + i / num_batches, (train_l, train_acc, None))
                     timer.start()
-            timer.times.pop()  # the interval after the last mark holds no training
             test_acc = evaluate_accuracy_gpu(net, test_iter, device)
             plot.add(epoch + 1, (None, None, test_acc))
             if not live:
