@@ -6,8 +6,8 @@ in minutes. Students leave it unset and run the same cells in full mode.
 """
 import os
 
-QUICK_TRAIN_EXAMPLES = 1024
-QUICK_TEST_EXAMPLES = 512
+QUICK_TRAIN_EXAMPLES = 512
+QUICK_TEST_EXAMPLES = 256
 QUICK_MAX_EPOCHS = 2
 
 
