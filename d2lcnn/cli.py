@@ -92,7 +92,7 @@ def main(argv=None):
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("grade", help="grade student submissions in a sandbox (see docs/grading.md)")
+    p = sub.add_parser("grade", help="grade student submissions in a sandbox (see the Grading section of README.md)")
     from .grading.cli import add_arguments
     add_arguments(p)
     p.set_defaults(func=cmd_grade)

@@ -1,4 +1,4 @@
-"""``d2lcnn grade PATH... --out DIR``: the instructor's command (see docs/grading.md).
+"""``d2lcnn grade PATH... --out DIR``: the instructor's command (see the Grading section of README.md).
 
 Exit status: 0 when grading ran, whatever the scores; 1 when some files could
 not be read (the others are graded, the unreadable ones are listed at the

@@ -158,7 +158,7 @@ def write_gradebook(out, records):
 
 
 def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=None, log=print):
-    """Grade every submission under ``paths`` into ``out``; see docs/grading.md.
+    """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
     Args:
         paths: notebooks, Python files, or folders of them.
