@@ -27,17 +27,22 @@ def corr2d_hidden(gen):
     return cases
 
 
+# The book's worked examples, public in every cross-correlation exercise.
+BOOK_EXAMPLE = Case("the 3x3 example with a 2x2 kernel",
+                    (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
+                     torch.tensor([[0.0, 1.0], [2.0, 3.0]])))
+EDGE_EXAMPLE = Case("edge kernel [1, -1] on a 6x8 image",
+                    (torch.ones(6, 8).index_fill_(1, torch.arange(2, 6), 0.0),
+                     torch.tensor([[1.0, -1.0]])))
+
+
 register(Exercise(
     name="corr2d",
     signature="corr2d(X, K)",
     notebook="solutions/02_conv_layer.ipynb",
     reference=corr2d_reference,
     public_cases=(
-        Case("the 3x3 example with a 2x2 kernel",
-             (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
-              torch.tensor([[0.0, 1.0], [2.0, 3.0]]))),
-        Case("edge kernel [1, -1] on a 6x8 image",
-             (torch.ones(6, 8).index_fill_(1, torch.arange(2, 6), 0.0), torch.tensor([[1.0, -1.0]]))),
+        BOOK_EXAMPLE, EDGE_EXAMPLE,
         Case("non-square kernel", (torch.arange(20.0).reshape(4, 5), torch.tensor([[1.0], [-2.0]]))),
     ),
     hidden_cases=corr2d_hidden,
@@ -56,11 +61,7 @@ register(Exercise(
     notebook="solutions/02_conv_layer.ipynb",
     reference=conv2d_true_reference,
     public_cases=(
-        Case("the 3x3 example with a 2x2 kernel",
-             (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
-              torch.tensor([[0.0, 1.0], [2.0, 3.0]]))),
-        Case("edge kernel [1, -1] on a 6x8 image",
-             (torch.ones(6, 8).index_fill_(1, torch.arange(2, 6), 0.0), torch.tensor([[1.0, -1.0]]))),
+        BOOK_EXAMPLE, EDGE_EXAMPLE,
         Case("non-square kernel", (torch.arange(20.0).reshape(4, 5), torch.tensor([[1.0, 0.5], [-2.0, 0.0]]))),
     ),
     hidden_cases=corr2d_hidden,
@@ -73,9 +74,7 @@ register(Exercise(
     notebook="solutions/02_conv_layer.ipynb",
     reference=corr2d_reference,
     public_cases=(
-        Case("the 3x3 example with a 2x2 kernel",
-             (torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]),
-              torch.tensor([[0.0, 1.0], [2.0, 3.0]]))),
+        BOOK_EXAMPLE,
         Case("non-square kernel", (torch.arange(20.0).reshape(4, 5), torch.tensor([[1.0], [-2.0]]))),
         Case("a 3x3 kernel on a 32x32 input",
              (torch.linspace(-1, 1, 1024).reshape(32, 32), torch.arange(9.0).reshape(3, 3) - 4)),
