@@ -2,7 +2,7 @@
 import torch
 from torch.nn import functional as F
 
-from .registry import Case, Exercise, register
+from .registry import Case, Exercise, randint, randn, register
 
 
 def as64(*tensors):
@@ -30,14 +30,6 @@ RAND_X = torch.randn(3, 5, 6, generator=_gen)         # (c_i, h, w)
 RAND_K = torch.randn(3, 2, 3, generator=_gen)         # (c_i, kh, kw)
 RAND_K4 = torch.randn(4, 3, 2, 3, generator=_gen)     # (c_o, c_i, kh, kw)
 RAND_K1 = torch.randn(4, 3, 1, 1, generator=_gen)     # (c_o, c_i, 1, 1)
-
-
-def randn(gen):
-    return lambda *shape: torch.randn(*shape, generator=gen)
-
-
-def randint(gen, low, high):
-    return int(torch.randint(low, high, (1,), generator=gen))
 
 
 def multi_in_hidden(gen):

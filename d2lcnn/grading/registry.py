@@ -85,6 +85,16 @@ class Exercise:
         return list(self.public_cases) + list(self.hidden_cases(gen))
 
 
+def randn(gen):
+    """A ``torch.randn``-like function drawing from ``gen``, for hidden cases."""
+    return lambda *shape: torch.randn(*shape, generator=gen)
+
+
+def randint(gen, low, high):
+    """An int in ``[low, high)`` drawn from ``gen``."""
+    return int(torch.randint(low, high, (1,), generator=gen))
+
+
 EXERCISES = {}
 
 
