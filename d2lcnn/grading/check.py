@@ -51,7 +51,7 @@ def check(name, fn):
     This is the students' self-check: it runs in the notebook's own process
     and only on the public cases. The grader runs hidden cases as well, in a
     sandbox, and gives 0 points to a function that calls what the exercise
-    forbids; this check warns about such calls too.
+    forbids; this check says so on its first line.
 
     Args:
         name: the exercise, e.g. ``"corr2d"``.
@@ -73,29 +73,43 @@ def check(name, fn):
         print(f"{name}: expected a function, got {type(fn).__name__}; pass the function itself, "
               f"e.g. d2lcnn.check({name!r}, {name}).")
         return
-    lines, passed = [], 0
-    for case in exercise.public_cases:
-        try:
-            got = case.call(fn)
-        except NotImplementedError:
-            print(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
-                  "with your code, run that cell, then run this check again.")
-            return
-        except Exception as e:
-            lines.append(f"  x  {case.label}: raised {type(e).__name__}: {e}{_where(e)}")
-            continue
-        ok, message = compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
-        passed += ok
-        lines.append(f"  ok {case.label}" if ok else f"  x  {case.label}: {message}")
+    try:
+        passed, lines = public_results(exercise, fn)
+    except NotImplementedError:
+        print(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
+              "with your code, run that cell, then run this check again.")
+        return
+    # A forbidden call costs every point, whatever the cases say: it comes first.
+    for what, line in forbidden_uses(exercise, fn)[:3]:
+        print(f"{name}: scores 0 points: line {line} uses {what}, which this exercise forbids. "
+              f"Use {forbidden_allowed()} instead.")
     total = len(exercise.public_cases)
     verdict = "all public cases passed" if passed == total else "some public cases failed"
     print(f"{name}: {passed}/{total} public cases passed ({verdict}; "
           "the grader also runs hidden cases).")
     if passed != total:
         print("\n".join(lines))
-    for what, line in forbidden_uses(exercise, fn)[:3]:
-        print(f"  !  line {line} uses {what}: not allowed in this exercise, the grader gives it 0 points. "
-              f"Use {forbidden_allowed()} instead.")
+
+
+def public_results(exercise, fn):
+    """Run ``fn`` on the public cases: ``(number passed, one line per case)``.
+
+    Raises:
+        NotImplementedError: ``fn`` is still the notebook's stub.
+    """
+    lines, passed = [], 0
+    for case in exercise.public_cases:
+        try:
+            got = case.call(fn)
+        except NotImplementedError:
+            raise
+        except Exception as e:
+            lines.append(f"  x  {case.label}: raised {type(e).__name__}: {e}{_where(e)}")
+            continue
+        ok, message = compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
+        passed += ok
+        lines.append(f"  ok {case.label}" if ok else f"  x  {case.label}: {message}")
+    return passed, lines
 
 
 def forbidden_allowed():
