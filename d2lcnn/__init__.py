@@ -7,5 +7,5 @@ code such as ``d2lcnn.corr2d`` or ``d2lcnn.load_data_fashion_mnist`` works.
 from .config import quick_mode
 from .data import *
 from .train import *
-from .grading import check
+from .grading import check, check_all
 from ._chapters import *

@@ -71,7 +71,9 @@ def test_build_generates_module_and_student_notebook(repo):
     stub = next(s for s in sources if s.startswith("def double"))
     assert stub.endswith('    # YOUR CODE HERE\n    raise NotImplementedError()')
     assert "2 * X" not in "".join(sources)
-    assert "YOUR ANSWER HERE" in sources[-1] and "Because" not in sources[-1]
+    assert "YOUR ANSWER HERE" in sources[-3] and "Because" not in sources[-3]
+    assert sources[-1] == "d2lcnn.check_all()"  # Run All ends with where the student stands
+    assert student["metadata"]["kernelspec"] == build.LAB_KERNELSPEC  # as JupyterLab saves it
     assert not any("answer key" in s for s in sources)  # solution-only cell dropped
     assert all(c.get("outputs", []) == [] for c in student["cells"])
     assert all(c.get("execution_count") is None for c in student["cells"] if c["cell_type"] == "code")
