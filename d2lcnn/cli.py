@@ -1,4 +1,4 @@
-"""The ``d2lcnn`` command: build, check, execute, data and grade."""
+"""The ``d2lcnn`` command: build, check, execute, data, grade, and the student workspace (lab)."""
 import argparse
 import sys
 from pathlib import Path
@@ -67,6 +67,13 @@ def cmd_data(args):
     return 0
 
 
+def cmd_workspace(args):
+    from . import workspace
+    root = find_root(args.root)
+    folder = Path(args.dir) if args.dir else root / "workspace"
+    return workspace.main(root, folder, args.lab_args if args.command == "lab" else None)
+
+
 def cmd_grade(args):
     from .grading.cli import run
     return run(args)
@@ -97,7 +104,19 @@ def main(argv=None):
     add_arguments(p)
     p.set_defaults(func=cmd_grade)
 
-    args = parser.parse_args(argv)
+    for name, what in (("workspace", "copy new course notebooks into the workspace, keeping yours"),
+                       ("lab", "sync the workspace, then open JupyterLab on it (other arguments "
+                               "go to JupyterLab)")):
+        p = sub.add_parser(name, help=what, allow_abbrev=False)
+        p.add_argument("--root", help="repository root (default: found from the current folder)")
+        p.add_argument("--dir", help="the workspace folder (default: workspace/ in the repository)")
+        p.set_defaults(func=cmd_workspace, lab_args=[])
+
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "lab":
+        args.lab_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)
 
 
