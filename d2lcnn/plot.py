@@ -55,14 +55,16 @@ class LivePlot:
             self.show()
 
     def figure(self):
-        fig = Figure(figsize=(4.5, 3.0), dpi=100)
+        # 6 inches at 100 dpi fill most of a notebook's default output width; the legend
+        # sits above the axes, outside them, so it never hides a curve.
+        fig = Figure(figsize=(6.0, 3.4), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         for xs, ys, name, style in zip(self.xs, self.ys, self.legend, ("-", "m--", "g-.", "r:")):
             ax.plot(xs, ys, style, label=name)
-        ax.set(xlabel="epoch", xlim=self.xlim)
+        lo, hi = self.xlim
+        ax.set(xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo)))  # the last point clear of the frame
         ax.grid(True)
-        ax.legend(loc="center right")
-        fig.tight_layout()
+        fig.legend(loc="outside upper center", ncols=len(self.legend), frameon=False)
         return fig
 
     def png(self):
