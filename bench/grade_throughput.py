@@ -8,6 +8,7 @@ costs) and extrapolates it to 100 submissions.
 
     .venv/bin/python bench/grade_throughput.py [--n 100] [--jobs 2] [--notebook solutions/02_conv_layer.ipynb]
 """
+
 import argparse
 import itertools
 import os
@@ -35,12 +36,15 @@ def make_class(folder, n):
 
 def time_grading(n, jobs):
     from d2lcnn.grading.runner import grade
+
     with tempfile.TemporaryDirectory() as tmp:
         subs = Path(tmp) / "class"
         subs.mkdir()
         make_class(subs, n)
         start = time.perf_counter()
-        batch = grade([subs], Path(tmp) / "out", jobs=jobs, seed=1, timeout=10, log=lambda line: None)
+        batch = grade(
+            [subs], Path(tmp) / "out", jobs=jobs, seed=1, timeout=10, log=lambda line: None
+        )
         seconds = time.perf_counter() - start
     assert len(batch.graded) == n, batch
     return seconds
@@ -49,10 +53,15 @@ def time_grading(n, jobs):
 def time_notebook(path):
     import nbformat
     from nbclient import NotebookClient
+
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=1800, kernel_name="python3",
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    ).execute()
     return time.perf_counter() - start
 
 
@@ -60,18 +69,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="submissions to grade")
     parser.add_argument("--jobs", type=int, default=2, help="grading workers")
-    parser.add_argument("--notebook", default=str(ROOT / "solutions" / "02_conv_layer.ipynb"),
-                        help="the notebook nbclient runs once")
+    parser.add_argument(
+        "--notebook",
+        default=str(ROOT / "solutions" / "02_conv_layer.ipynb"),
+        help="the notebook nbclient runs once",
+    )
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} "
-          "(timings on a shared machine are noisy)")
+    print(
+        f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} "
+        "(timings on a shared machine are noisy)"
+    )
     seconds = time_grading(args.n, args.jobs)
     rate = args.n / seconds * 60
-    print(f"d2lcnn grade: {args.n} submissions in {seconds:.1f} s with --jobs {args.jobs} "
-          f"= {rate:.0f} submissions per minute (worker start-up included)")
+    print(
+        f"d2lcnn grade: {args.n} submissions in {seconds:.1f} s with --jobs {args.jobs} "
+        f"= {rate:.0f} submissions per minute (worker start-up included)"
+    )
     one = time_notebook(args.notebook)
-    print(f"nbclient: one run of {Path(args.notebook).name} takes {one:.1f} s; "
-          f"x{args.n} = {one * args.n / 60:.1f} min, one job at a time")
+    print(
+        f"nbclient: one run of {Path(args.notebook).name} takes {one:.1f} s; "
+        f"x{args.n} = {one * args.n / 60:.1f} min, one job at a time"
+    )
     print(f"grading is {one * args.n / seconds:.0f}x faster than executing every notebook")
 
 

@@ -21,6 +21,7 @@ OpenMP threads spin while waiting for each other, whereas d2lcnn slices batches
 in-process and falls back to one thread when that is faster. With
 ``--threads 1`` both are compute-bound and the gap narrows to the loader's cost.
 """
+
 import argparse
 import contextlib
 import io
@@ -56,8 +57,11 @@ def stage_raw_files(root):
 
 def cpu_seconds():
     """CPU time used so far by this process and its finished children (d2l's loader workers)."""
-    return sum(getattr(resource.getrusage(who), f) for who in
-               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    return sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
 
 
 def measured(run, num_epochs):
@@ -70,6 +74,7 @@ def measured(run, num_epochs):
 def run_book(num_epochs):
     """d2l.load_data_fashion_mnist + d2l.train_ch6; returns (printed ex/s, wall s, test acc)."""
     from d2l import torch as d2l
+
     # The Animator would print "<Figure ...>" on every update in a script; its
     # 1-epoch x axis (xlim [1, 1]) also warns.
     warnings.filterwarnings("ignore", message="Attempting to set identical")
@@ -91,43 +96,55 @@ def run_ours(num_epochs):
     start = time.perf_counter()
     train_iter, test_iter = d2lcnn.load_data_fashion_mnist(BATCH_SIZE)
     with contextlib.redirect_stdout(io.StringIO()):
-        metrics = d2lcnn.train_ch6(d2lcnn.lenet(), train_iter, test_iter, num_epochs, LR,
-                                   torch.device("cpu"))
+        metrics = d2lcnn.train_ch6(
+            d2lcnn.lenet(), train_iter, test_iter, num_epochs, LR, torch.device("cpu")
+        )
     return metrics.examples_per_sec, time.perf_counter() - start, metrics.test_acc
 
 
 def report(name, num_epochs, result):
     ex_per_sec, wall, cpu, test_acc = result
     wall_rate = num_epochs * 60000 / wall
-    print(f"{name:28s} {ex_per_sec:12,.0f} {wall_rate:12,.0f} {wall:9.1f} {cpu:9.1f} "
-          f"{test_acc:9.3f}", flush=True)
+    print(
+        f"{name:28s} {ex_per_sec:12,.0f} {wall_rate:12,.0f} {wall:9.1f} {cpu:9.1f} {test_acc:9.3f}",
+        flush=True,
+    )
     return ex_per_sec, wall_rate
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1, help="epochs of each 1:1 run")
-    parser.add_argument("--full", action="store_true",
-                        help="also run d2lcnn's full book run: 10 epochs, lr 0.9, batch 256")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also run d2lcnn's full book run: 10 epochs, lr 0.9, batch 256",
+    )
     parser.add_argument("--threads", type=int, help="torch.set_num_threads before training")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'':28s} {'ex/s printed':>12} {'ex/s wall':>12} {'wall s':>9} {'CPU s':>9} {'test acc':>9}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'':28s} {'ex/s printed':>12} {'ex/s wall':>12} {'wall s':>9} {'CPU s':>9} {'test acc':>9}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         stage_raw_files(Path(tmp))
-        work = Path(tmp) / "work"   # d2l reads root="../data"
+        work = Path(tmp) / "work"  # d2l reads root="../data"
         work.mkdir()
         os.chdir(work)
         try:
             torch.manual_seed(0)
-            book = report(f"d2l (book), {args.epochs} epoch(s)", args.epochs,
-                          measured(run_book, args.epochs))
+            book = report(
+                f"d2l (book), {args.epochs} epoch(s)", args.epochs, measured(run_book, args.epochs)
+            )
             torch.manual_seed(0)
-            ours = report(f"d2lcnn, {args.epochs} epoch(s)", args.epochs,
-                          measured(run_ours, args.epochs))
+            ours = report(
+                f"d2lcnn, {args.epochs} epoch(s)", args.epochs, measured(run_ours, args.epochs)
+            )
         finally:
             os.chdir(ROOT)  # leave the temporary folder before it is deleted
     print(f"speed-up: {ours[0] / book[0]:.1f}x (printed), {ours[1] / book[1]:.1f}x (wall)")

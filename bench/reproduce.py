@@ -21,6 +21,7 @@ replaces the row of the same model on the same device and keeps the others.
 ``results/RESULTS.md`` and the section of README.md between
 ``<!-- results:start -->`` and ``<!-- results:end -->`` are rewritten from it.
 """
+
 import argparse
 import datetime
 import json
@@ -68,19 +69,24 @@ def parse_models(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODELS]
     if unknown or not names:
-        raise SystemExit(f"reproduce.py: unknown model(s) {', '.join(unknown) or '(none given)'} "
-                         f"in --models; choose from {','.join(MODELS)}")
+        raise SystemExit(
+            f"reproduce.py: unknown model(s) {', '.join(unknown) or '(none given)'} "
+            f"in --models; choose from {','.join(MODELS)}"
+        )
     return names
 
 
 def build(name):
     """A fresh network for model ``name``, from the chapter modules of d2lcnn."""
     import d2lcnn
+
     fn_name, kwargs, *_ = MODELS[name]
     fn = getattr(d2lcnn, fn_name, None)
     if fn is None:
-        raise SystemExit(f"reproduce.py: d2lcnn has no {fn_name}() for model {name!r}: its chapter "
-                         "notebook is missing or not built (run `d2lcnn build`)")
+        raise SystemExit(
+            f"reproduce.py: d2lcnn has no {fn_name}() for model {name!r}: its chapter "
+            "notebook is missing or not built (run `d2lcnn build`)"
+        )
     return fn(**kwargs)
 
 
@@ -120,7 +126,8 @@ def train_fast(net, train_iter, test_iter, num_epochs, lr, device, bf16=False):
     running sums once per epoch, and bf16 autocast is optional. Same optimizer,
     loss and initialization as ``train_ch6``, so the accuracies are comparable.
     """
-    from d2lcnn import evaluate_accuracy_gpu, Metrics
+    from d2lcnn import Metrics, evaluate_accuracy_gpu
+
     wall = time.perf_counter()
     torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
     net.apply(init_weights)
@@ -151,10 +158,14 @@ def train_fast(net, train_iter, test_iter, num_epochs, lr, device, bf16=False):
         train_l, train_acc = (sums / n).tolist()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             test_acc = evaluate_accuracy_gpu(net, test_iter, device)
-        print(f"epoch {epoch + 1}/{num_epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
-              f"test acc {test_acc:.3f}", flush=True)
-    return Metrics(train_l, train_acc, test_acc, n * num_epochs / train_seconds,
-                   time.perf_counter() - wall)
+        print(
+            f"epoch {epoch + 1}/{num_epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
+            f"test acc {test_acc:.3f}",
+            flush=True,
+        )
+    return Metrics(
+        train_l, train_acc, test_acc, n * num_epochs / train_seconds, time.perf_counter() - wall
+    )
 
 
 def book_loop_examples_per_sec(net, train_iter, lr, device, max_batches=None):
@@ -191,14 +202,19 @@ def run_model(name, num_epochs, device, bf16=False, baseline=True, note=""):
     """Train model ``name`` with the book's settings; return its results row."""
     import d2lcnn
     from d2lcnn import config
+
     _, _, lr, batch_size, resize = MODELS[name]
     epochs = config.epochs(num_epochs)
-    print(f"== {name}: lr {lr}, batch {batch_size}, {resize}x{resize}, {epochs} epochs "
-          f"on {device_label(device, bf16)}", flush=True)
+    print(
+        f"== {name}: lr {lr}, batch {batch_size}, {resize}x{resize}, {epochs} epochs "
+        f"on {device_label(device, bf16)}",
+        flush=True,
+    )
     torch.manual_seed(0)
     wall = time.perf_counter()
     train_iter, test_iter = d2lcnn.load_data_fashion_mnist(
-        batch_size, resize=None if resize == 28 else resize)
+        batch_size, resize=None if resize == 28 else resize
+    )
     if device.type == "cuda":
         metrics = train_fast(build(name), train_iter, test_iter, epochs, lr, device, bf16)
     else:
@@ -209,15 +225,21 @@ def run_model(name, num_epochs, device, bf16=False, baseline=True, note=""):
         book_loop = book_loop_examples_per_sec(build(name), train_iter, lr, device)
         print(f"book loop: {book_loop:.1f} examples/sec on {device}", flush=True)
     return {
-        "model": name, "device": device_label(device, bf16), "epochs": epochs,
-        "lr": lr, "batch_size": batch_size, "resize": resize,
-        "train_loss": round(metrics.train_loss, 4), "train_acc": round(metrics.train_acc, 4),
+        "model": name,
+        "device": device_label(device, bf16),
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "resize": resize,
+        "train_loss": round(metrics.train_loss, 4),
+        "train_acc": round(metrics.train_acc, 4),
         "test_acc": round(metrics.test_acc, 4),
         "examples_per_sec": round(metrics.examples_per_sec, 1),
         "book_loop_examples_per_sec": None if book_loop is None else round(book_loop, 1),
         "wall_s": round(wall, 1),
-        "trainer": "train_fast (data on device, channels_last)" if device.type == "cuda"
-                   else "d2lcnn.train_ch6",
+        "trainer": "train_fast (data on device, channels_last)"
+        if device.type == "cuda"
+        else "d2lcnn.train_ch6",
         "quick": config.quick_mode(),
         "date": datetime.date.today().isoformat(),
         "torch": torch.__version__,
@@ -240,9 +262,11 @@ def _num(value, fmt):
 
 def render_table(rows):
     """The results as a Markdown table, each row beside the book's V100 figures."""
-    head = ("| model | epochs | train loss | train acc | test acc | examples/sec | device "
-            "| wall time | book (V100): loss / train / test | book examples/sec |\n"
-            "|---|---:|---:|---:|---:|---:|---|---:|---|---:|\n")
+    head = (
+        "| model | epochs | train loss | train acc | test acc | examples/sec | device "
+        "| wall time | book (V100): loss / train / test | book examples/sec |\n"
+        "|---|---:|---:|---:|---:|---:|---|---:|---|---:|\n"
+    )
     lines = []
     for r in rows:
         book = BOOK_V100.get(r["model"])
@@ -256,22 +280,26 @@ def render_table(rows):
             f"| {_num(r['train_loss'], '.3f')} | {_num(r['train_acc'], '.3f')} "
             f"| {_num(r['test_acc'], '.3f')} | {speed} | {r['device']} | {wall} "
             f"| {' / '.join(f'{v:.3f}' for v in book[:3]) if book else ''} "
-            f"| {f'{book[3]:,}' if book else ''} |")
+            f"| {f'{book[3]:,}' if book else ''} |"
+        )
     return head + "\n".join(lines) + "\n"
 
 
 def render_results_md(rows):
-    notes = [f"- {r['model']} on {r['device']} ({r['date']}): {r['note']}"
-             for r in rows if r.get("note")]
-    return ("# Results: the book's modern CNNs on Fashion-MNIST\n\n"
-            "Written by `bench/reproduce.py` from `results/results.json`; do not edit by hand.\n"
-            "Each row trains with the book's settings (SGD, the book's learning rate, batch size\n"
-            "and input size); the last two columns are the figures the book published for one\n"
-            "V100. examples/sec counts training batches only, as the book does; wall time covers\n"
-            "loading, training and the test-set evaluation after every epoch. On CUDA the\n"
-            "parenthesized figure is the book's own loop (batches on the host) timed on the same card.\n\n"
-            + render_table(rows)
-            + ("\nNotes:\n\n" + "\n".join(notes) + "\n" if notes else ""))
+    notes = [
+        f"- {r['model']} on {r['device']} ({r['date']}): {r['note']}" for r in rows if r.get("note")
+    ]
+    return (
+        "# Results: the book's modern CNNs on Fashion-MNIST\n\n"
+        "Written by `bench/reproduce.py` from `results/results.json`; do not edit by hand.\n"
+        "Each row trains with the book's settings (SGD, the book's learning rate, batch size\n"
+        "and input size); the last two columns are the figures the book published for one\n"
+        "V100. examples/sec counts training batches only, as the book does; wall time covers\n"
+        "loading, training and the test-set evaluation after every epoch. On CUDA the\n"
+        "parenthesized figure is the book's own loop (batches on the host) timed on the same card.\n\n"
+        + render_table(rows)
+        + ("\nNotes:\n\n" + "\n".join(notes) + "\n" if notes else "")
+    )
 
 
 def replace_section(text, table):
@@ -280,8 +308,10 @@ def replace_section(text, table):
         return None
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
-    return (f"{before}{START}\n\n{table}\nFull table, notes and raw figures: "
-            f"[results/RESULTS.md](results/RESULTS.md).\n\n{END}{after}")
+    return (
+        f"{before}{START}\n\n{table}\nFull table, notes and raw figures: "
+        f"[results/RESULTS.md](results/RESULTS.md).\n\n{END}{after}"
+    )
 
 
 def write_results(new_rows, out_dir, readme=None):
@@ -304,19 +334,28 @@ def write_results(new_rows, out_dir, readme=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help=f"comma-separated, from {','.join(MODELS)} (default: all)")
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated, from {','.join(MODELS)} (default: all)",
+    )
     parser.add_argument("--epochs", type=int, default=10, help="epochs per model (book: 10)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: D2LCNN_QUICK=1 (small slice, at most 2 epochs); "
-                             "writes nothing unless --out is given")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: D2LCNN_QUICK=1 (small slice, at most 2 epochs); "
+        "writes nothing unless --out is given",
+    )
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only)")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="on CUDA, skip timing the book's loop")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="on CUDA, skip timing the book's loop"
+    )
     parser.add_argument("--device", help="e.g. cpu or cuda:0 (default: d2lcnn.try_gpu())")
     parser.add_argument("--out", help="results folder (default: results/, none with --quick)")
-    parser.add_argument("--readme", help="README whose results section to rewrite "
-                                         "(default: README.md, none with --quick)")
+    parser.add_argument(
+        "--readme",
+        help="README whose results section to rewrite (default: README.md, none with --quick)",
+    )
     parser.add_argument("--note", default="", help="stored with each row, e.g. machine load")
     args = parser.parse_args(argv)
     names = parse_models(args.models)
@@ -325,6 +364,7 @@ def main(argv=None):
     if args.quick:
         os.environ["D2LCNN_QUICK"] = "1"
     import d2lcnn
+
     device = torch.device(args.device) if args.device else d2lcnn.try_gpu()
     if args.bf16 and device.type != "cuda":
         raise SystemExit("reproduce.py: --bf16 needs a CUDA device")
@@ -332,8 +372,9 @@ def main(argv=None):
     readme = args.readme or (None if args.quick else ROOT / "README.md")
     new_rows = []
     for name in names:
-        new_rows.append(run_model(name, args.epochs, device, args.bf16,
-                                  not args.no_baseline, args.note))
+        new_rows.append(
+            run_model(name, args.epochs, device, args.bf16, not args.no_baseline, args.note)
+        )
         if out is not None:  # after every model, so a long run that dies keeps what it did
             write_results([new_rows[-1]], out, readme)
     print()

@@ -1,11 +1,16 @@
 """d2lcnn: the course package for the CNN chapters of Dive into Deep Learning.
 
-Hand-written helpers (data, training, grading) come first; the chapter modules
-generated from ``solutions/`` by ``d2lcnn build`` are re-exported last, so book
-code such as ``d2lcnn.corr2d`` or ``d2lcnn.load_data_fashion_mnist`` works.
+Hand-written helpers (data, training, grading) come first; then every name
+that the chapter modules in ``d2lcnn/chapters/`` (generated from
+``solutions/`` by ``d2lcnn build``) save is re-exported here, so book code
+such as ``d2lcnn.corr2d`` or ``d2lcnn.load_data_fashion_mnist`` works.
 """
-from .config import quick_mode
+
+from . import chapters
+from .config import quick_mode as quick_mode
 from .data import *
+from .grading import check as check
+from .grading import check_all as check_all
 from .train import *
-from .grading import check, check_all
-from ._chapters import *
+
+globals().update({name: getattr(m, name) for m in chapters.MODULES for name in m.__all__})

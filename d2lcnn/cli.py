@@ -1,4 +1,5 @@
 """The ``d2lcnn`` command: build, check, execute, data, grade, and the student workspace (lab)."""
+
 import argparse
 import sys
 from pathlib import Path
@@ -10,12 +11,15 @@ def find_root(start=None):
     for folder in (here, *here.parents):
         if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
             return folder
-    raise SystemExit("d2lcnn: no course repository here (no solutions/ and pyproject.toml "
-                     "in this folder or above); run it from the repository.")
+    raise SystemExit(
+        "d2lcnn: no course repository here (no solutions/ and pyproject.toml "
+        "in this folder or above); run it from the repository."
+    )
 
 
 def cmd_build(args):
     from . import build
+
     root = find_root(args.root)
     try:
         if args.check:
@@ -41,18 +45,24 @@ def cmd_execute(args):
     """Run solution notebooks in place (outputs stored), then rebuild."""
     import nbformat
     from nbclient import NotebookClient
+
     for name in args.notebooks:
         path = Path(name)
         nb = nbformat.read(path, as_version=4)
         print(f"executing {path} ...", flush=True)
-        NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=args.timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         nbformat.write(nb, path)
     return cmd_build(argparse.Namespace(root=args.root, check=False))
 
 
 def cmd_data(args):
     from . import data
+
     try:
         found = data.find_fashion_mnist(download=not args.no_download)
         for name, (path, origin) in found.items():
@@ -62,13 +72,16 @@ def cmd_data(args):
     except data.DataError as e:
         print(f"d2lcnn data: {e}", file=sys.stderr)
         return 1
-    print(f"Fashion-MNIST verified: {len(train_X)} training and {len(test_X)} test images "
-          f"of {tuple(train_X.shape[1:])} pixels")
+    print(
+        f"Fashion-MNIST verified: {len(train_X)} training and {len(test_X)} test images "
+        f"of {tuple(train_X.shape[1:])} pixels"
+    )
     return 0
 
 
 def cmd_workspace(args):
     from . import workspace
+
     root = find_root(args.root)
     folder = Path(args.dir) if args.dir else root / "workspace"
     return workspace.main(root, folder, args.lab_args if args.command == "lab" else None)
@@ -76,6 +89,7 @@ def cmd_workspace(args):
 
 def cmd_grade(args):
     from .grading.cli import run
+
     return run(args)
 
 
@@ -84,8 +98,11 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", help="regenerate modules and student notebooks from solutions/")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 and name each generated file that is out of sync")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 and name each generated file that is out of sync",
+    )
     p.add_argument("--root", help="repository root (default: found from the current folder)")
     p.set_defaults(func=cmd_build)
 
@@ -99,14 +116,22 @@ def main(argv=None):
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("grade", help="grade student submissions in a sandbox (see the Grading section of README.md)")
+    p = sub.add_parser(
+        "grade",
+        help="grade student submissions in a sandbox (see the Grading section of README.md)",
+    )
     from .grading.cli import add_arguments
+
     add_arguments(p)
     p.set_defaults(func=cmd_grade)
 
-    for name, what in (("workspace", "copy new course notebooks into the workspace, keeping yours"),
-                       ("lab", "sync the workspace, then open JupyterLab on it (other arguments "
-                               "go to JupyterLab)")):
+    for name, what in (
+        ("workspace", "copy new course notebooks into the workspace, keeping yours"),
+        (
+            "lab",
+            "sync the workspace, then open JupyterLab on it (other arguments go to JupyterLab)",
+        ),
+    ):
         p = sub.add_parser(name, help=what, allow_abbrev=False)
         p.add_argument("--root", help="repository root (default: found from the current folder)")
         p.add_argument("--dir", help="the workspace folder (default: workspace/ in the repository)")

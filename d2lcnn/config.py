@@ -4,6 +4,7 @@
 slice of Fashion-MNIST for at most two epochs, so CI can execute all of them
 in minutes. Students leave it unset and run the same cells in full mode.
 """
+
 import os
 
 QUICK_TRAIN_EXAMPLES = 512

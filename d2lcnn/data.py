@@ -7,6 +7,7 @@ directory, and ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu package
 Checksums are taken over the *decompressed* bytes, so a re-compressed copy with
 identical content (as Debian ships) is accepted and a corrupt one never is.
 """
+
 import functools
 import gzip
 import hashlib
@@ -22,8 +23,13 @@ from torch.nn import functional as F
 
 from . import config
 
-__all__ = ["load_data_fashion_mnist", "get_fashion_mnist_labels", "FashionMNISTBatches",
-           "DataError", "find_fashion_mnist"]
+__all__ = [
+    "load_data_fashion_mnist",
+    "get_fashion_mnist_labels",
+    "FashionMNISTBatches",
+    "DataError",
+    "find_fashion_mnist",
+]
 
 # sha256 of each file's decompressed content (the official release).
 CHECKSUMS = {
@@ -37,8 +43,18 @@ MIRRORS = [
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 ]
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-TEXT_LABELS = ["t-shirt", "trouser", "pullover", "dress", "coat",
-               "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+TEXT_LABELS = [
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+]
 FIX_HINT = "Delete it and run `d2lcnn data` to fetch a verified copy."
 
 
@@ -49,6 +65,7 @@ class DataError(RuntimeError):
 def cache_dir():
     """Where downloaded files are kept: the user cache directory."""
     import platformdirs
+
     return Path(platformdirs.user_cache_dir("d2lcnn")) / "fashion-mnist"
 
 
@@ -78,13 +95,16 @@ def _verified_bytes(path, name):
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: cannot decompress ({e}): the file is truncated "
-                            f"or corrupt. {FIX_HINT}") from None
+            raise DataError(
+                f"{path}: cannot decompress ({e}): the file is truncated or corrupt. {FIX_HINT}"
+            ) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != CHECKSUMS[name]:
-        raise DataError(f"{path}: checksum mismatch: this is not the official {name} "
-                        f"(sha256 {digest[:12]}..., expected {CHECKSUMS[name][:12]}...); "
-                        f"the file is truncated, corrupt or a different file. {FIX_HINT}")
+        raise DataError(
+            f"{path}: checksum mismatch: this is not the official {name} "
+            f"(sha256 {digest[:12]}..., expected {CHECKSUMS[name][:12]}...); "
+            f"the file is truncated, corrupt or a different file. {FIX_HINT}"
+        )
     return data
 
 
@@ -114,10 +134,12 @@ def _download(name):
         os.replace(tmp.name, final)
         return final
     looked = ", ".join(str(d) for d, _ in search_dirs())
-    raise DataError(f"{name}: not found in {looked} and the download failed "
-                    f"({'; '.join(errors)}). Install the Debian/Ubuntu package "
-                    f"dataset-fashion-mnist, or put the four Fashion-MNIST files in a "
-                    f"folder and set D2LCNN_DATA to it.")
+    raise DataError(
+        f"{name}: not found in {looked} and the download failed "
+        f"({'; '.join(errors)}). Install the Debian/Ubuntu package "
+        f"dataset-fashion-mnist, or put the four Fashion-MNIST files in a "
+        f"folder and set D2LCNN_DATA to it."
+    )
 
 
 def find_fashion_mnist(download=True):
@@ -132,8 +154,7 @@ def find_fashion_mnist(download=True):
         path, origin = _locate(name)
         if path is None:
             if not download:
-                raise DataError(f"{name}: not found in any of "
-                                f"{[str(d) for d, _ in search_dirs()]}")
+                raise DataError(f"{name}: not found in any of {[str(d) for d, _ in search_dirs()]}")
             path, origin = _download(name), "downloaded"
         found[name] = (path, origin)
     return found
@@ -143,22 +164,25 @@ def _decode_idx(data, path, ndim):
     """Decode an IDX file (big-endian header, uint8 payload) into a tensor."""
     magic = int.from_bytes(data[:4], "big")
     if magic != 0x0800 + ndim:
-        raise DataError(f"{path}: not an IDX file with {ndim} dimensions "
-                        f"(magic number {magic:#x}). {FIX_HINT}")
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+        raise DataError(
+            f"{path}: not an IDX file with {ndim} dimensions (magic number {magic:#x}). {FIX_HINT}"
+        )
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     header = 4 + 4 * ndim
     if len(data) != header + math.prod(shape):
         raise DataError(f"{path}: {len(data) - header} data bytes for shape {shape}. {FIX_HINT}")
     return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=header).reshape(shape)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_split(images_path, labels_path, images_name, labels_name):
     images = _decode_idx(_verified_bytes(images_path, images_name), images_path, 3)
     labels = _decode_idx(_verified_bytes(labels_path, labels_name), labels_path, 1)
     if len(images) != len(labels):
-        raise DataError(f"{images_path} holds {len(images)} images but {labels_path} "
-                        f"holds {len(labels)} labels. {FIX_HINT}")
+        raise DataError(
+            f"{images_path} holds {len(images)} images but {labels_path} "
+            f"holds {len(labels)} labels. {FIX_HINT}"
+        )
     return images, labels.long()  # (n, 28, 28) uint8, (n,) int64
 
 
@@ -205,8 +229,13 @@ class FashionMNISTBatches:
 
     def to(self, device):
         """The same batches, with the data kept on ``device`` (no copy per batch)."""
-        return FashionMNISTBatches(self.images.to(device), self.labels.to(device),
-                                   self.batch_size, self.shuffle, self.resize)
+        return FashionMNISTBatches(
+            self.images.to(device),
+            self.labels.to(device),
+            self.batch_size,
+            self.shuffle,
+            self.resize,
+        )
 
     def __iter__(self):
         n = len(self.labels)
@@ -215,11 +244,12 @@ class FashionMNISTBatches:
             if order is None:
                 idx = slice(start, start + self.batch_size)
             else:
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
             X = self.images[idx].unsqueeze(1).float().div_(255)  # (batch, 1, h, w)
             if self.resize is not None:
-                X = F.interpolate(X, size=self.resize, mode="bilinear",
-                                  align_corners=False, antialias=True)
+                X = F.interpolate(
+                    X, size=self.resize, mode="bilinear", align_corners=False, antialias=True
+                )
             yield X, self.labels[idx]
 
 
@@ -243,10 +273,15 @@ def load_data_fashion_mnist(batch_size, resize=None):
     """
     (train_X, train_y), (test_X, test_y) = load_split(True), load_split(False)
     if config.quick_mode():
-        train_X, train_y = train_X[:config.QUICK_TRAIN_EXAMPLES], train_y[:config.QUICK_TRAIN_EXAMPLES]
-        test_X, test_y = test_X[:config.QUICK_TEST_EXAMPLES], test_y[:config.QUICK_TEST_EXAMPLES]
-    return (FashionMNISTBatches(train_X, train_y, batch_size, shuffle=True, resize=resize),
-            FashionMNISTBatches(test_X, test_y, batch_size, shuffle=False, resize=resize))
+        train_X, train_y = (
+            train_X[: config.QUICK_TRAIN_EXAMPLES],
+            train_y[: config.QUICK_TRAIN_EXAMPLES],
+        )
+        test_X, test_y = test_X[: config.QUICK_TEST_EXAMPLES], test_y[: config.QUICK_TEST_EXAMPLES]
+    return (
+        FashionMNISTBatches(train_X, train_y, batch_size, shuffle=True, resize=resize),
+        FashionMNISTBatches(test_X, test_y, batch_size, shuffle=False, resize=resize),
+    )
 
 
 def get_fashion_mnist_labels(labels):

@@ -5,6 +5,7 @@ The figure is a plain ``matplotlib.figure.Figure`` (no pyplot state), rendered
 to PNG bytes and shown through one IPython display handle that is updated in
 place, so the cell never flickers and no stray copy is shown when it ends.
 """
+
 import io
 import time
 
@@ -62,7 +63,9 @@ class LivePlot:
         for xs, ys, name, style in zip(self.xs, self.ys, self.legend, ("-", "m--", "g-.", "r:")):
             ax.plot(xs, ys, style, label=name)
         lo, hi = self.xlim
-        ax.set(xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo)))  # the last point clear of the frame
+        ax.set(
+            xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo))
+        )  # the last point clear of the frame
         ax.grid(True)
         fig.legend(loc="outside upper center", ncols=len(self.legend), frameon=False)
         return fig
@@ -75,6 +78,7 @@ class LivePlot:
     def show(self):
         """Draw the current curves into the display handle (made on first use)."""
         from IPython.display import Image, display
+
         image = Image(data=self.png(), format="png")
         if self.handle is None:
             self.handle = display(image, display_id=True)
@@ -101,13 +105,16 @@ class ProgressBar:
 
     def __init__(self, total, live):
         from tqdm.auto import tqdm
+
         self.handle = None
         if not live:
             self.bar = tqdm(total=total, disable=True)
             return
         from tqdm.notebook import tqdm as notebook_tqdm
+
         if issubclass(tqdm, notebook_tqdm):
             from IPython.display import display
+
             self.bar = tqdm(total=total, unit="batch", display=False)
             self.handle = display(self.bar.container, display_id=True)
         else:  # no ipywidgets: tqdm's own text bar
@@ -123,4 +130,5 @@ class ProgressBar:
         self.bar.close()
         if self.handle is not None:
             from IPython.display import Pretty
+
             self.handle.update(Pretty(str(self.bar)))

@@ -6,6 +6,7 @@ and are read back only when a curve is drawn (no host sync per batch), the
 data never leaves memory, and the curves redraw in place in Jupyter or print
 one line per epoch in a script.
 """
+
 import math
 import os
 import time
@@ -18,8 +19,16 @@ from . import config
 from .data import FashionMNISTBatches
 from .plot import LivePlot, ProgressBar, in_notebook
 
-__all__ = ["try_gpu", "try_all_gpus", "Accumulator", "Timer", "accuracy",
-           "evaluate_accuracy_gpu", "train_ch6", "Metrics"]
+__all__ = [
+    "try_gpu",
+    "try_all_gpus",
+    "Accumulator",
+    "Timer",
+    "accuracy",
+    "evaluate_accuracy_gpu",
+    "train_ch6",
+    "Metrics",
+]
 
 
 def try_gpu(i=0):
@@ -160,8 +169,10 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
             correct += _num_correct(net(X), y)
             total += y.numel()
     if total == 0:
-        raise ValueError("evaluate_accuracy_gpu: data_iter yielded no examples; "
-                         "pass a non-empty iterable of (X, y) minibatches.")
+        raise ValueError(
+            "evaluate_accuracy_gpu: data_iter yielded no examples; "
+            "pass a non-empty iterable of (X, y) minibatches."
+        )
     return correct.item() / total
 
 
@@ -186,8 +197,18 @@ def init_weights(m):
         nn.init.xavier_uniform_(m.weight)
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
-              plot_path=None, optimizer=None, scheduler=None):
+def train_ch6(
+    net,
+    train_iter,
+    test_iter,
+    num_epochs,
+    lr,
+    device,
+    *,
+    plot_path=None,
+    optimizer=None,
+    scheduler=None,
+):
     """Train ``net`` with minibatch SGD and cross-entropy, as in the book's chapter 6.
 
     Weights of Linear and Conv2d layers are first re-initialized (Xavier
@@ -228,8 +249,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
     net.apply(init_weights)
     epochs = config.epochs(num_epochs)
     if epochs < num_epochs:
-        print(f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs "
-              "on a slice of the data")
+        print(
+            f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs on a slice of the data"
+        )
     print("training on", device)
     net.to(device)
     train_iter, test_iter = _on_device(train_iter, device), _on_device(test_iter, device)
@@ -271,15 +293,17 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, *,
                 if i in marks:
                     train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
                     timer.stop()
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}",
-                                    acc=f"{train_acc:.3f}")
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}", acc=f"{train_acc:.3f}")
                     plot.add(epoch + i / num_batches, (train_l, train_acc, None))
                     timer.start()
             test_acc = evaluate_accuracy_gpu(net, test_iter, device)
             plot.add(epoch + 1, (None, None, test_acc))
             if not live:
-                print(f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, "
-                      f"train acc {train_acc:.3f}, test acc {test_acc:.3f}", flush=True)
+                print(
+                    f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, "
+                    f"train acc {train_acc:.3f}, test acc {test_acc:.3f}",
+                    flush=True,
+                )
     finally:
         torch.set_num_threads(threads)  # undo the tuning, also after an interrupt
         bar.close()

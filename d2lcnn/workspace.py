@@ -16,6 +16,7 @@ sync can tell
 Copies carry the kernel metadata JupyterLab would add on opening them (the
 Python version included), so opening and closing a notebook changes nothing.
 """
+
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ MANIFEST = ".course-versions.json"
 @dataclass
 class Report:
     """What :func:`sync` did, one notebook file name per entry."""
+
     created: bool = False  # the workspace was made by this sync
     added: list = field(default_factory=list)
     updated: list = field(default_factory=list)
@@ -39,17 +41,23 @@ class Report:
     def lines(self, workspace: Path, rename_hint: str) -> list[str]:
         """The messages for the student."""
         if self.created:
-            return [f"workspace: made {workspace} with your own copies of the {len(self.added)} course "
-                    "notebooks; work there (course updates never overwrite a notebook you changed)"]
+            return [
+                f"workspace: made {workspace} with your own copies of the {len(self.added)} course "
+                "notebooks; work there (course updates never overwrite a notebook you changed)"
+            ]
         out = [f"workspace: added {name}" for name in self.added]
-        out += [f"workspace: updated {name} to the new course version (you had not changed it)"
-                for name in self.updated]
+        out += [
+            f"workspace: updated {name} to the new course version (you had not changed it)"
+            for name in self.updated
+        ]
         for name in self.newer:
             stem = Path(name).stem
-            out.append(f"workspace: the course has a newer {name}; your copy has your changes and is "
-                       f"kept. For the new version beside yours, rename yours (e.g. `mv "
-                       f"{workspace / name} {workspace / (stem + '-mine.ipynb')}`) and run "
-                       f"{rename_hint} again.")
+            out.append(
+                f"workspace: the course has a newer {name}; your copy has your changes and is "
+                f"kept. For the new version beside yours, rename yours (e.g. `mv "
+                f"{workspace / name} {workspace / (stem + '-mine.ipynb')}`) and run "
+                f"{rename_hint} again."
+            )
         return out
 
 
@@ -61,10 +69,16 @@ def kernel_metadata() -> dict:
     """The ``kernelspec`` and ``language_info`` that JupyterLab writes for this Python's ipykernel."""
     from ipykernel.ipkernel import IPythonKernel
     from jupyter_client.kernelspec import KernelSpecManager
+
     spec = KernelSpecManager().get_kernel_spec("python3")
-    return {"kernelspec": {"display_name": spec.display_name, "language": spec.language,
-                           "name": "python3"},
-            "language_info": dict(IPythonKernel.language_info)}
+    return {
+        "kernelspec": {
+            "display_name": spec.display_name,
+            "language": spec.language,
+            "name": "python3",
+        },
+        "language_info": dict(IPythonKernel.language_info),
+    }
 
 
 def student_copy(course_text: str, metadata: dict) -> str:
@@ -132,7 +146,9 @@ def sync(course: Path, workspace: Path, metadata: dict | None = None) -> Report:
             continue
         write_atomic(copy, fresh)
         record[path.name] = {"course": course_hash, "copy": sha256(fresh)}
-    write_atomic(workspace / MANIFEST, json.dumps({"notebooks": record}, indent=1, sort_keys=True) + "\n")
+    write_atomic(
+        workspace / MANIFEST, json.dumps({"notebooks": record}, indent=1, sort_keys=True) + "\n"
+    )
     return report
 
 
@@ -141,10 +157,16 @@ def lab_command(workspace: Path, extra: list[str]) -> list[str]:
 
     ``--allow-root`` is added only when running as root (a container, a cloud VM).
     """
-    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={workspace}",
-            "--ServerApp.ip=127.0.0.1", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly"]
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={workspace}",
+        "--ServerApp.ip=127.0.0.1",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
     return argv + list(extra)

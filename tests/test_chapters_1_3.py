@@ -4,6 +4,7 @@ The generated helpers are checked against torch's own ops (``F.conv2d``,
 ``nn.Conv2d``) and the book's ``d2l.torch``; every exercise's reference is
 checked against the solution notebook's function on public and hidden cases.
 """
+
 import inspect
 import json
 import re
@@ -30,8 +31,9 @@ SEEDS = range(4)
 
 
 def assert_close(got, want):
-    torch.testing.assert_close(torch.as_tensor(got).double(), torch.as_tensor(want).double(),
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        torch.as_tensor(got).double(), torch.as_tensor(want).double(), rtol=1e-4, atol=1e-4
+    )
 
 
 def randint(gen, low, high):
@@ -80,10 +82,12 @@ def test_book_values_corr2d(fn):
 def test_book_values_padding_stride():
     torch.manual_seed(0)
     X = torch.rand(8, 8)
-    for layer, shape in [(nn.Conv2d(1, 1, kernel_size=3, padding=1), (8, 8)),
-                         (nn.Conv2d(1, 1, kernel_size=(5, 3), padding=(2, 1)), (8, 8)),
-                         (nn.Conv2d(1, 1, kernel_size=3, padding=1, stride=2), (4, 4)),
-                         (nn.Conv2d(1, 1, kernel_size=(3, 5), padding=(0, 1), stride=(3, 4)), (2, 2))]:
+    for layer, shape in [
+        (nn.Conv2d(1, 1, kernel_size=3, padding=1), (8, 8)),
+        (nn.Conv2d(1, 1, kernel_size=(5, 3), padding=(2, 1)), (8, 8)),
+        (nn.Conv2d(1, 1, kernel_size=3, padding=1, stride=2), (4, 4)),
+        (nn.Conv2d(1, 1, kernel_size=(3, 5), padding=(0, 1), stride=(3, 4)), (2, 2)),
+    ]:
         assert d2lcnn.comp_conv2d(layer, X).shape == torch.Size(shape)
         assert d2lcnn.conv_output_shape(8, layer.kernel_size, layer.padding, layer.stride) == shape
     # the seed notes' 5x5 example with a 2x2 kernel: plain, stride 2, padding 1, dilation 2
@@ -106,12 +110,16 @@ def test_learning_the_edge_kernel():
         l.sum().backward()
         conv2d.weight.data[:] -= 3e-2 * conv2d.weight.grad
         losses.append(l.sum().item())
-    assert losses[1] == pytest.approx(6.365, abs=1e-3) and losses[-1] == pytest.approx(0.029, abs=1e-3)
-    torch.testing.assert_close(conv2d.weight.data.reshape(1, 2), torch.tensor([[1.0040, -0.9716]]),
-                               rtol=0, atol=1e-3)
+    assert losses[1] == pytest.approx(6.365, abs=1e-3) and losses[-1] == pytest.approx(
+        0.029, abs=1e-3
+    )
+    torch.testing.assert_close(
+        conv2d.weight.data.reshape(1, 2), torch.tensor([[1.0040, -0.9716]]), rtol=0, atol=1e-3
+    )
 
 
 # --- generated helpers against torch's own ops and d2l --------------------------------------
+
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_corr2d_matches_conv2d_and_d2l(seed):
@@ -162,8 +170,13 @@ def test_conv2d_layer_matches_conv2d(seed):
 def test_comp_conv2d_matches_layer(seed):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    layer = nn.Conv2d(1, 1, kernel_size=(randint(gen, 1, 4), randint(gen, 1, 4)),
-                      padding=randint(gen, 0, 2), stride=randint(gen, 1, 3))
+    layer = nn.Conv2d(
+        1,
+        1,
+        kernel_size=(randint(gen, 1, 4), randint(gen, 1, 4)),
+        padding=randint(gen, 0, 2),
+        stride=randint(gen, 1, 3),
+    )
     X = torch.randn(randint(gen, 4, 10), randint(gen, 4, 10), generator=gen)
     with torch.no_grad():
         assert torch.equal(d2lcnn.comp_conv2d(layer, X), layer(X[None, None])[0, 0])
@@ -182,36 +195,50 @@ def test_conv_output_shape_matches_conv2d():
             with pytest.raises(ValueError, match="kernel spans"):
                 d2lcnn.conv_output_shape(n, k, p, s, d)
             continue
-        want = F.conv2d(torch.zeros(1, 1, *n), torch.zeros(1, 1, *k), stride=s, padding=p,
-                        dilation=d).shape[2:]
+        want = F.conv2d(
+            torch.zeros(1, 1, *n), torch.zeros(1, 1, *k), stride=s, padding=p, dilation=d
+        ).shape[2:]
         assert d2lcnn.conv_output_shape(n, k, p, s, d) == tuple(want)
         checked += 1
     assert checked > 50
     # ints and pairs mean the same; torch.Size works as a pair
-    assert d2lcnn.conv_output_shape(torch.Size([9, 9]), 3, 1, 2) == d2lcnn.conv_output_shape(9, (3, 3), (1, 1), (2, 2))
+    assert d2lcnn.conv_output_shape(torch.Size([9, 9]), 3, 1, 2) == d2lcnn.conv_output_shape(
+        9, (3, 3), (1, 1), (2, 2)
+    )
 
 
 def test_seed_notes_multichannel_shapes():
     X = torch.rand(4, 2, 3, 5)
     conv2d = nn.Conv2d(in_channels=2, out_channels=3, kernel_size=(3, 5), stride=1, padding=(1, 2))
     Y = conv2d(X)
-    assert Y.shape == (4, 3, 3, 5) and conv2d.weight.shape == (3, 2, 3, 5) and conv2d.bias.shape == (3,)
+    assert (
+        Y.shape == (4, 3, 3, 5)
+        and conv2d.weight.shape == (3, 2, 3, 5)
+        and conv2d.bias.shape == (3,)
+    )
     assert Y.shape[2:] == d2lcnn.conv_output_shape((3, 5), (3, 5), (1, 2))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"input_size": 4, "kernel_size": 3, "dilation": 2}, "kernel spans 5 pixels"),
-    ({"input_size": 8, "kernel_size": 3, "stride": 0}, "stride must be an int or a pair of ints >= 1"),
-    ({"input_size": 8, "kernel_size": 3, "padding": -1}, "padding must be .* >= 0"),
-    ({"input_size": (8, 8, 8), "kernel_size": 3}, "input_size must be an int or a pair"),
-    ({"input_size": 8, "kernel_size": 2.5}, "kernel_size must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_size": 4, "kernel_size": 3, "dilation": 2}, "kernel spans 5 pixels"),
+        (
+            {"input_size": 8, "kernel_size": 3, "stride": 0},
+            "stride must be an int or a pair of ints >= 1",
+        ),
+        ({"input_size": 8, "kernel_size": 3, "padding": -1}, "padding must be .* >= 0"),
+        ({"input_size": (8, 8, 8), "kernel_size": 3}, "input_size must be an int or a pair"),
+        ({"input_size": 8, "kernel_size": 2.5}, "kernel_size must be"),
+    ],
+)
 def test_bad_input_is_explained(kwargs, message):
     with pytest.raises(ValueError, match=message):
         d2lcnn.conv_output_shape(**kwargs)
 
 
 # --- exercises ------------------------------------------------------------------------------
+
 
 def chapter_exercises():
     return {name: ex for name, ex in load_all().items() if Path(ex.notebook).stem in EXERCISES}
@@ -238,8 +265,11 @@ def test_reference_agrees_with_solution(name):
 
 def test_saved_solutions_are_the_notebook_solutions():
     for name in ("corr2d", "corr2d_vec"):
-        cell = next("".join(c["source"]) for c in cells("02_conv_layer")
-                    if re.match(rf"def {name}\(", "".join(c["source"])))
+        cell = next(
+            "".join(c["source"])
+            for c in cells("02_conv_layer")
+            if re.match(rf"def {name}\(", "".join(c["source"]))
+        )
         notebook_code = without_markers(cell).replace("  #@save", "").strip()
         assert inspect.getsource(getattr(d2lcnn, name)).strip() == notebook_code
 
@@ -248,26 +278,45 @@ def test_hidden_cases_differ_across_seeds():
     for name in ("corr2d", "conv_matrix", "corr2d_pad_stride", "corr2d_dilated"):
         ex = load_all()[name]
         a, b = ex.cases(0)[-1].args[0], ex.cases(1)[-1].args[0]
-        assert not (isinstance(a, torch.Tensor) and a.shape == getattr(b, "shape", None)
-                    and torch.equal(a, b)), name
+        assert not (
+            isinstance(a, torch.Tensor)
+            and a.shape == getattr(b, "shape", None)
+            and torch.equal(a, b)
+        ), name
 
 
 def _wrong_answers():
     corr = d2lcnn.corr2d
     return [
-        ("conv2d_true", corr),                                           # forgot the flip
-        ("conv2d_true", lambda X, K: corr(X, K.flip(1))),                # flipped one axis only
-        ("conv1d_true", lambda x, k: F.conv1d(x[None, None], k[None, None],
-                                              padding=len(k) - 1)[0, 0]),  # cross-correlation
-        ("conv_params", lambda c_in, c_out, kernel_size, bias=True:      # forgot the bias
-            solution("conv_params")(c_in, c_out, kernel_size, False)),
+        ("conv2d_true", corr),  # forgot the flip
+        ("conv2d_true", lambda X, K: corr(X, K.flip(1))),  # flipped one axis only
+        (
+            "conv1d_true",
+            lambda x, k: F.conv1d(x[None, None], k[None, None], padding=len(k) - 1)[0, 0],
+        ),  # cross-correlation
+        (
+            "conv_params",
+            lambda c_in, c_out, kernel_size, bias=True: (  # forgot the bias
+                solution("conv_params")(c_in, c_out, kernel_size, False)
+            ),
+        ),
         ("conv_matrix", lambda K, h, w: solution("conv_matrix")(K, h, w).T),
-        ("corr2d_pad_stride", lambda X, K, padding=0, stride=1:         # ignored the stride
-            solution("corr2d_pad_stride")(X, K, padding, 1)),
-        ("corr2d_pad_stride", lambda X, K, padding=0, stride=1:         # stride as a single int only
-            solution("corr2d_pad_stride")(X, K, padding, stride if isinstance(stride, int) else stride[0])),
-        ("corr2d_dilated", lambda X, K, dilation=1: corr(X, K)),          # ignored the dilation
-        ("corr2d_vec", lambda X, K: corr(X, K.flip(0, 1))),              # convolution, not correlation
+        (
+            "corr2d_pad_stride",
+            lambda X, K, padding=0, stride=1: (  # ignored the stride
+                solution("corr2d_pad_stride")(X, K, padding, 1)
+            ),
+        ),
+        (
+            "corr2d_pad_stride",
+            lambda X, K, padding=0, stride=1: (  # stride as a single int only
+                solution("corr2d_pad_stride")(
+                    X, K, padding, stride if isinstance(stride, int) else stride[0]
+                )
+            ),
+        ),
+        ("corr2d_dilated", lambda X, K, dilation=1: corr(X, K)),  # ignored the dilation
+        ("corr2d_vec", lambda X, K: corr(X, K.flip(0, 1))),  # convolution, not correlation
     ]
 
 
@@ -284,8 +333,11 @@ def test_hidden_cases_catch_common_mistakes(name, wrong):
 
 
 def _stub_count(stem):
-    return sum("raise NotImplementedError()" in "".join(c["source"])
-               for c in cells(stem, "notebooks") if c["cell_type"] == "code")
+    return sum(
+        "raise NotImplementedError()" in "".join(c["source"])
+        for c in cells(stem, "notebooks")
+        if c["cell_type"] == "code"
+    )
 
 
 @pytest.mark.parametrize("stem", sorted(EXERCISES))
@@ -295,7 +347,9 @@ def test_notebook_poses_its_exercises(stem):
         check = f'd2lcnn.check("{name}", {name})'
         i = next(i for i, t in enumerate(text) if re.match(rf"def {name}\(", t))
         assert text[i + 1] == check, f"{stem}: the cell after {name} must be {check}"
-        assert f"### Exercise: `{name}(" in "\n".join(text), f"{stem}: no exercise heading for {name}"
+        assert f"### Exercise: `{name}(" in "\n".join(text), (
+            f"{stem}: no exercise heading for {name}"
+        )
     exercises = [t for t in text if re.search(r"^### (Exercise|Question)", t, re.M)]
     assert len(exercises) >= 3
     assert all(BEGIN in t and END in t for t in text if t.startswith("### Question"))

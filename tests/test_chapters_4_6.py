@@ -4,6 +4,7 @@ The generated helpers are checked against torch's own ops and against the
 book's ``d2l.torch``; every exercise's reference is checked against the
 solution notebook's function on public and hidden cases.
 """
+
 import json
 import re
 from pathlib import Path
@@ -39,25 +40,37 @@ def randint(gen, low, high):
 
 # --- the book's printed values -------------------------------------------------------------
 
-BOOK_X = torch.tensor([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
-                       [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]])
+BOOK_X = torch.tensor(
+    [
+        [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
+        [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+    ]
+)
 BOOK_K = torch.tensor([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
 
 
 def test_book_values_channels():
-    assert torch.equal(d2lcnn.corr2d_multi_in(BOOK_X, BOOK_K),
-                       torch.tensor([[56.0, 72.0], [104.0, 120.0]]))
+    assert torch.equal(
+        d2lcnn.corr2d_multi_in(BOOK_X, BOOK_K), torch.tensor([[56.0, 72.0], [104.0, 120.0]])
+    )
     K = torch.stack((BOOK_K, BOOK_K + 1, BOOK_K + 2), 0)
     assert K.shape == (3, 2, 2, 2)
-    assert torch.equal(d2lcnn.corr2d_multi_in_out(BOOK_X, K), torch.tensor(
-        [[[56.0, 72.0], [104.0, 120.0]], [[76.0, 100.0], [148.0, 172.0]],
-         [[96.0, 128.0], [192.0, 224.0]]]))
+    assert torch.equal(
+        d2lcnn.corr2d_multi_in_out(BOOK_X, K),
+        torch.tensor(
+            [
+                [[56.0, 72.0], [104.0, 120.0]],
+                [[76.0, 100.0], [148.0, 172.0]],
+                [[96.0, 128.0], [192.0, 224.0]],
+            ]
+        ),
+    )
 
 
 def test_book_values_pooling():
     X = BOOK_X[0]
     assert torch.equal(d2lcnn.pool2d(X, (2, 2)), torch.tensor([[4.0, 5.0], [7.0, 8.0]]))
-    assert torch.equal(d2lcnn.pool2d(X, (2, 2), 'avg'), torch.tensor([[2.0, 3.0], [5.0, 6.0]]))
+    assert torch.equal(d2lcnn.pool2d(X, (2, 2), "avg"), torch.tensor([[2.0, 3.0], [5.0, 6.0]]))
     X = torch.arange(16.0).reshape(4, 4)
     assert torch.equal(d2lcnn.pool2d_pad_stride(X, (3, 3)), torch.tensor([[10.0]]))
     want = torch.tensor([[5.0, 7.0], [13.0, 15.0]])
@@ -67,11 +80,14 @@ def test_book_values_pooling():
 
 def test_book_values_transposed():
     X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-    assert torch.equal(d2lcnn.conv_transpose2d(X, X),
-                       torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]]))
+    assert torch.equal(
+        d2lcnn.conv_transpose2d(X, X),
+        torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]]),
+    )
 
 
 # --- generated helpers against torch's own ops and d2l --------------------------------------
+
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_channels_match_conv2d(seed):
@@ -123,7 +139,12 @@ def test_pooling_matches_torch(seed, mode):
 def test_variants_match_torch(seed):
     gen = torch.Generator().manual_seed(seed)
     g = randint(gen, 1, 4)
-    ci, co, h, w = g * randint(gen, 1, 4), g * randint(gen, 1, 4), randint(gen, 2, 8), randint(gen, 2, 8)
+    ci, co, h, w = (
+        g * randint(gen, 1, 4),
+        g * randint(gen, 1, 4),
+        randint(gen, 2, 8),
+        randint(gen, 2, 8),
+    )
     kh, kw = randint(gen, 1, h + 1), randint(gen, 1, w + 1)
     X, K = torch.randn(ci, h, w, generator=gen), torch.randn(co, ci // g, kh, kw, generator=gen)
     assert_close(d2lcnn.grouped_conv2d(X, K, g), F.conv2d(X[None], K, groups=g)[0])
@@ -132,15 +153,18 @@ def test_variants_match_torch(seed):
     assert_close(d2lcnn.conv_transpose2d(X[0], K[0, 0], s), want)
 
 
-@pytest.mark.parametrize("layer, size", [
-    (nn.Conv2d(3, 8, 3), (32, 32)),
-    (nn.Conv2d(64, 128, 3, stride=2, padding=1), (15, 17)),
-    (nn.Conv2d(16, 8, (3, 5), dilation=2, padding=(1, 0), bias=False), (20, 21)),
-    (nn.Conv2d(64, 32, 3, groups=8), (12, 12)),
-    (nn.Conv2d(64, 64, 3, groups=64), (12, 12)),
-    (nn.ConvTranspose2d(32, 64, 3), (10, 10)),
-    (nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, groups=2), (7, 9)),
-])
+@pytest.mark.parametrize(
+    "layer, size",
+    [
+        (nn.Conv2d(3, 8, 3), (32, 32)),
+        (nn.Conv2d(64, 128, 3, stride=2, padding=1), (15, 17)),
+        (nn.Conv2d(16, 8, (3, 5), dilation=2, padding=(1, 0), bias=False), (20, 21)),
+        (nn.Conv2d(64, 32, 3, groups=8), (12, 12)),
+        (nn.Conv2d(64, 64, 3, groups=64), (12, 12)),
+        (nn.ConvTranspose2d(32, 64, 3), (10, 10)),
+        (nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, groups=2), (7, 9)),
+    ],
+)
 def test_conv_cost_matches_flop_counter(layer, size):
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         layer(torch.zeros(1, layer.in_channels, *size))
@@ -170,9 +194,9 @@ def test_bad_input_is_explained():
 
 # --- exercises ------------------------------------------------------------------------------
 
+
 def chapter_exercises():
-    return {name: ex for name, ex in load_all().items()
-            if Path(ex.notebook).stem in NOTEBOOKS}
+    return {name: ex for name, ex in load_all().items() if Path(ex.notebook).stem in NOTEBOOKS}
 
 
 def test_every_exercise_is_registered():
@@ -196,12 +220,17 @@ def test_hidden_cases_catch_common_mistakes():
         if mode == "max":
             return d2lcnn.pool2d_pad_stride(X, pool_size, padding, stride, mode)
         stride = pool_size if stride is None else stride
-        return F.avg_pool2d(X[None, None], pool_size, stride, padding, count_include_pad=False)[0, 0]
+        return F.avg_pool2d(X[None, None], pool_size, stride, padding, count_include_pad=False)[
+            0, 0
+        ]
 
     def ignoring_groups(X, K, groups):
         return F.conv2d(X[None], K.repeat(1, groups, 1, 1))[0]
 
-    for name, wrong in [("pool2d_pad_stride", avg_ignoring_padding), ("grouped_conv2d", ignoring_groups)]:
+    for name, wrong in [
+        ("pool2d_pad_stride", avg_ignoring_padding),
+        ("grouped_conv2d", ignoring_groups),
+    ]:
         ex = load_all()[name]
         verdicts = []
         for case in ex.cases(0):
@@ -220,15 +249,12 @@ def test_notebook_poses_its_exercises(stem):
         assert f'd2lcnn.check("{name}", {name})' in text, f"{stem}: no self-check cell for {name}"
     questions = [t for t in text if re.search(r"^### (Exercise|Question)", t, re.M)]
     assert len(questions) >= 3
-    student = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))["cells"]
-    stubs = sum("raise NotImplementedError()" in "".join(c["source"])
-                for c in student if c["cell_type"] == "code")
+    student = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))[
+        "cells"
+    ]
+    stubs = sum(
+        "raise NotImplementedError()" in "".join(c["source"])
+        for c in student
+        if c["cell_type"] == "code"
+    )
     assert stubs == len(EXERCISES[stem])
-
-
-@pytest.mark.parametrize("module", ["channels", "pooling", "conv_variants"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-    result = doctest.testmod(importlib.import_module(f"d2lcnn.{module}"))
-    assert result.attempted > 0 and result.failed == 0

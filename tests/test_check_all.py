@@ -1,4 +1,5 @@
 """The per-exercise status behind ``d2lcnn.check_all``, and the self-check's forbidden-first report."""
+
 import itertools
 import linecache
 
@@ -38,7 +39,11 @@ def cell(text):
 def test_each_state_of_an_exercise():
     assert exercise_status("corr2d", cell(RIGHT)["corr2d"]).state == status.PASSED
     failed = exercise_status("corr2d", cell(WRONG)["corr2d"])
-    assert failed.state == status.FAILED and failed.passed == 0 and "expected shape" in failed.next_step
+    assert (
+        failed.state == status.FAILED
+        and failed.passed == 0
+        and "expected shape" in failed.next_step
+    )
     assert exercise_status("corr2d", cell(STUB)["corr2d"]).state == status.NOT_WRITTEN
     assert exercise_status("corr2d", None).state == status.NOT_WRITTEN
     forbidden = exercise_status("corr2d", cell(FORBIDDEN)["corr2d"])
@@ -51,7 +56,9 @@ def test_each_state_of_an_exercise():
 
 def test_check_all_table_and_next_step(capsys):
     namespace = cell(RIGHT + STUB.replace("corr2d", "conv2d_true"))
-    namespace["__session__"] = "workspace/02_conv_layer-mine.ipynb"  # what ipykernel sets in Jupyter
+    namespace["__session__"] = (
+        "workspace/02_conv_layer-mine.ipynb"  # what ipykernel sets in Jupyter
+    )
     exec("import d2lcnn\nd2lcnn.check_all()", namespace)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "02_conv_layer-mine: 1 of 3 exercises passed"

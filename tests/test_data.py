@@ -1,4 +1,5 @@
 """Fashion-MNIST loading on small IDX fixtures: lookup order, verification, download."""
+
 import gzip
 import hashlib
 
@@ -22,13 +23,19 @@ def fixture_set(tmp_path, monkeypatch):
     """Four tiny IDX files: 40 train and 12 test images of 28x28; checksums patched to match."""
     gen = torch.Generator().manual_seed(0)
     arrays = {
-        "train-images-idx3-ubyte": torch.randint(0, 256, (40, 28, 28), generator=gen, dtype=torch.uint8),
+        "train-images-idx3-ubyte": torch.randint(
+            0, 256, (40, 28, 28), generator=gen, dtype=torch.uint8
+        ),
         "train-labels-idx1-ubyte": torch.arange(40, dtype=torch.uint8) % 10,
-        "t10k-images-idx3-ubyte": torch.randint(0, 256, (12, 28, 28), generator=gen, dtype=torch.uint8),
+        "t10k-images-idx3-ubyte": torch.randint(
+            0, 256, (12, 28, 28), generator=gen, dtype=torch.uint8
+        ),
         "t10k-labels-idx1-ubyte": torch.arange(12, dtype=torch.uint8) % 10,
     }
     raw = {name: idx_bytes(t) for name, t in arrays.items()}
-    monkeypatch.setattr(data, "CHECKSUMS", {n: hashlib.sha256(b).hexdigest() for n, b in raw.items()})
+    monkeypatch.setattr(
+        data, "CHECKSUMS", {n: hashlib.sha256(b).hexdigest() for n, b in raw.items()}
+    )
     # Isolate every search location from the real machine.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(data, "SYSTEM_DIR", tmp_path / "system")

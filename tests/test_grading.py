@@ -4,6 +4,7 @@ One `d2lcnn grade` run over the whole corpus (module fixture), then each
 file's per-exercise outcome is asserted, plus what must hold for hostile code:
 no leftover process, nothing leaked, nothing tampered with.
 """
+
 import csv
 import json
 import os
@@ -30,8 +31,11 @@ EXPECTED = {
     "correct_imports.py": {"corr2d": "passed"},
     "wrong_off_by_one.py": {"corr2d": "failed", "pool2d": "failed"},
     "wrong_flipped_kernel.py": {"corr2d": "failed", "corr2d_multi_in": "failed"},
-    "wrong_transposed.py": {"corr2d_multi_in": "passed", "corr2d_multi_in_out": "failed",
-                            "corr2d_multi_in_out_1x1": "failed"},
+    "wrong_transposed.py": {
+        "corr2d_multi_in": "passed",
+        "corr2d_multi_in_out": "failed",
+        "corr2d_multi_in_out_1x1": "failed",
+    },
     "wrong_int_truncation.py": {"corr2d": "failed"},
     "wrong_sum_not_mean.py": {"pool2d": "failed"},
     "broken_syntax.py": {"corr2d": "error"},
@@ -49,11 +53,27 @@ EXPECTED = {
     "hostile_monkeypatch.py": {"corr2d": "failed", "pool2d": "failed"},
     "hostile_fake_report.py": {"corr2d": "failed"},
     "hostile_files.py": {"corr2d": "failed"},
-    "hostile_forbidden_direct.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "forbidden"},
-    "hostile_forbidden_aliases.py": {**dict.fromkeys(REQUIRED, "forbidden"), "conv2d_true": "forbidden"},
-    "hostile_forbidden_dynamic.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "forbidden"},
-    "hostile_reference.py": {"corr2d": "forbidden", "pool2d": "forbidden", "corr2d_multi_in": "passed",
-                             "corr2d_multi_in_out": "forbidden", "corr2d_multi_in_out_1x1": "forbidden"},
+    "hostile_forbidden_direct.py": {
+        "corr2d": "forbidden",
+        "pool2d": "forbidden",
+        "corr2d_multi_in": "forbidden",
+    },
+    "hostile_forbidden_aliases.py": {
+        **dict.fromkeys(REQUIRED, "forbidden"),
+        "conv2d_true": "forbidden",
+    },
+    "hostile_forbidden_dynamic.py": {
+        "corr2d": "forbidden",
+        "pool2d": "forbidden",
+        "corr2d_multi_in": "forbidden",
+    },
+    "hostile_reference.py": {
+        "corr2d": "forbidden",
+        "pool2d": "forbidden",
+        "corr2d_multi_in": "passed",
+        "corr2d_multi_in_out": "forbidden",
+        "corr2d_multi_in_out_1x1": "forbidden",
+    },
     "hostile_reference_import.ipynb": {"corr2d": "forbidden", "conv2d_true": "forbidden"},
 }
 
@@ -64,8 +84,13 @@ UID_BASE = 200_000 + (os.getpid() % 100_000) * 4
 
 def grade(*args):
     env = dict(os.environ, D2LCNN_SANDBOX_UID=str(UID_BASE))
-    return subprocess.run([sys.executable, "-m", "d2lcnn.cli", "grade", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "d2lcnn.cli", "grade", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +102,26 @@ def run(tmp_path_factory):
     shutil.copy(CORPUS / "correct_loop.py", root / "other" / "correct_loop.py")
     (root / "other" / "not_json.ipynb").write_text("{ this is not json")
     out = root / "out"
-    proc = grade(root / "grading_corpus", root / "other", SOLUTIONS, "--out", out, "--timeout", "6", "--seed", "7")
+    proc = grade(
+        root / "grading_corpus",
+        root / "other",
+        SOLUTIONS,
+        "--out",
+        out,
+        "--timeout",
+        "6",
+        "--seed",
+        "7",
+    )
     results = {}
     for p in out.glob("*.json"):
         record = json.loads(p.read_text())
         path = Path(record["submission"])
-        key = path.relative_to(root) if path.is_relative_to(root) else path.relative_to(SOLUTIONS.parent)
+        key = (
+            path.relative_to(root)
+            if path.is_relative_to(root)
+            else path.relative_to(SOLUTIONS.parent)
+        )
         results[key.as_posix()] = record
     return root, out, proc, results
 
@@ -109,7 +148,9 @@ def test_outcome(run, name):
             if e.notebook == CONV_NOTEBOOK:
                 want.setdefault(e.name, "missing")
     got = {n: e["status"] for n, e in record["exercises"].items()}
-    assert got == want, {n: record["exercises"][n]["feedback"] for n in got if got[n] != want.get(n)}
+    assert got == want, {
+        n: record["exercises"][n]["feedback"] for n in got if got[n] != want.get(n)
+    }
     for e in record["exercises"].values():
         if e["status"] in ("forbidden", "missing"):
             assert e["score"] == 0
@@ -125,8 +166,10 @@ def test_solution_notebooks_get_full_marks(run):
     solved = {k: r for k, r in run[3].items() if k.startswith("solutions/")}
     assert len(solved) == len(list(SOLUTIONS.glob("*.ipynb")))
     graded = set()
-    for name, record in solved.items():
-        assert record["score"] == record["max_score"], {n: e["feedback"] for n, e in record["exercises"].items()}
+    for record in solved.values():
+        assert record["score"] == record["max_score"], {
+            n: e["feedback"] for n, e in record["exercises"].items()
+        }
         graded |= set(record["exercises"])
     assert graded == set(load_all())  # every registered exercise has its solution
 
@@ -194,7 +237,11 @@ def test_no_process_outlives_grading(run):
     if os.getuid() == 0:  # nothing runs under the sandbox uids any more
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
-                uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
+                uid = int(
+                    next(
+                        l for l in status.read_text().splitlines() if l.startswith("Uid:")
+                    ).split()[1]
+                )
             except (OSError, StopIteration):
                 continue
             assert not UID_BASE <= uid < UID_BASE + 4, status
@@ -220,14 +267,19 @@ def test_grader_files_and_network_out_of_reach(run):
     assert "LEAKED" not in printed, printed
     assert "denied gradebook.csv" in printed and "denied correct_loop.py" in printed
     assert "hostile_files,x,100" not in (out / "gradebook.csv").read_text()
-    assert "my environment: ['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'PATH', 'TMPDIR']" in printed
+    assert (
+        "my environment: ['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', 'PATH', 'TMPDIR']"
+        in printed
+    )
     if os.getuid() == 0:
         assert "no network" in printed
 
 
 def test_gradescope_format(run):
     for record in run[3].values():
-        assert {"score", "max_score", "tests", "execution_time", "output", "exercises"} <= set(record)
+        assert {"score", "max_score", "tests", "execution_time", "output", "exercises"} <= set(
+            record
+        )
         for t in record["tests"]:
             assert set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
             assert t["status"] in ("passed", "failed")
@@ -240,8 +292,11 @@ def test_gradebook(run):
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert len(rows) == len(results)
     by_result = {r["result"]: r for r in rows}
-    loop = by_result["correct_loop.json"] if "correct_loop.json" in by_result else next(
-        r for r in rows if r["submission"].endswith("grading_corpus/correct_loop.py"))
+    loop = (
+        by_result["correct_loop.json"]
+        if "correct_loop.json" in by_result
+        else next(r for r in rows if r["submission"].endswith("grading_corpus/correct_loop.py"))
+    )
     assert float(loop["score"]) == 50 and float(loop["corr2d"]) == 10 and loop["problems"] == ""
     assert oct(out.stat().st_mode & 0o777) == "0o700"
 
@@ -249,6 +304,7 @@ def test_gradebook(run):
 def cli(capsys, *args):
     """``d2lcnn grade ARGS`` in this process: (exit status, stdout, stderr)."""
     from d2lcnn.cli import main
+
     status = main(["grade", *map(str, args)])
     out, err = capsys.readouterr()
     return status, out, err
@@ -257,14 +313,19 @@ def cli(capsys, *args):
 def test_rerun_skips_graded_and_force_regrades(run, capsys):
     root, out, proc, results = run
     before = (out / "gradebook.csv").read_text()
-    files = [root / "grading_corpus" / "correct_loop.py", root / "grading_corpus" / "wrong_sum_not_mean.py"]
+    files = [
+        root / "grading_corpus" / "correct_loop.py",
+        root / "grading_corpus" / "wrong_sum_not_mean.py",
+    ]
     status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed", "7")
     assert status == 0, stderr
     assert "0 graded, 2 already up to date" in stdout
     assert (out / "gradebook.csv").read_text() == before
     target = next(out.glob("wrong_sum_not_mean*.json"))
     target.unlink()  # as if the batch had been interrupted before it
-    status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d")
+    status, stdout, stderr = cli(
+        capsys, *files, "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d"
+    )
     assert status == 0, stderr
     assert "2 graded" in stdout
     assert json.loads(target.read_text())["exercises"]["pool2d"]["status"] == "failed"
@@ -277,12 +338,15 @@ def test_usage_errors(tmp_path, capsys):
     status, _, err = cli(capsys, tmp_path / "notes.txt", "--out", tmp_path / "out")
     assert status == 2 and "not a notebook (.ipynb) or Python file" in err
     (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
-    status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d")
+    status, _, err = cli(
+        capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d"
+    )
     assert status == 2 and "unknown corr3d" in err
 
 
 def test_worker_that_cannot_start_stops_the_batch(tmp_path, capsys, monkeypatch):
     from d2lcnn.grading import pool
+
     monkeypatch.setattr(pool.sys, "executable", "/bin/false")
     (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
     status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out")

@@ -4,6 +4,7 @@ References are independent of the code under test: torch's own layers
 (``nn.BatchNorm1d/2d``), torchvision's ResNet-18, parameter counts by formula,
 and the exercise references in ``d2lcnn/grading``.
 """
+
 import ast
 import fnmatch
 import importlib.util
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------- parameter formulas
 
+
 def conv(c_in, c_out, k):
     return c_out * c_in * k * k + c_out  # weights + bias
 
@@ -41,12 +43,22 @@ def num_params(net):
 
 # ---------------------------------------------------------------- shapes and counts
 
+
 @pytest.mark.parametrize("scratch", [True, False])
 def test_bn_lenet_shape_and_params(scratch):
     net = d2lcnn.bn_lenet(scratch=scratch)
     assert net(torch.rand(3, 1, 28, 28)).shape == (3, 10)
-    expected = (conv(1, 6, 5) + bn(6) + conv(6, 16, 5) + bn(16) + linear(16 * 4 * 4, 120)
-                + bn(120) + linear(120, 84) + bn(84) + linear(84, 10))
+    expected = (
+        conv(1, 6, 5)
+        + bn(6)
+        + conv(6, 16, 5)
+        + bn(16)
+        + linear(16 * 4 * 4, 120)
+        + bn(120)
+        + linear(120, 84)
+        + bn(84)
+        + linear(84, 10)
+    )
     assert num_params(net) == expected == 44878
 
 
@@ -63,6 +75,7 @@ def test_resnet18_params_against_torchvision():
     batch norm after the 1x1 shortcut convolutions (torchvision: one per shortcut).
     """
     import torchvision
+
     tv = torchvision.models.resnet18(num_classes=10)
     tv.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     stages = [64, 128, 256, 512]
@@ -115,12 +128,14 @@ def test_residual_identity_shortcut_with_new_shape_is_refused():
 
 # ---------------------------------------------------------------- batch norm vs torch
 
+
 def _stat_shape(C, dims):
     return (1, C) if dims == 2 else (1, C, 1, 1)
 
 
-@pytest.mark.parametrize("shape,momentum", [((16, 5), 0.1), ((8, 3, 5, 5), 0.1),
-                                            ((2, 4), 0.3), ((1, 2, 3, 3), 0.7)])
+@pytest.mark.parametrize(
+    "shape,momentum", [((16, 5), 0.1), ((8, 3, 5, 5), 0.1), ((2, 4), 0.3), ((1, 2, 3, 3), 0.7)]
+)
 def test_batch_norm_function_matches_torch(shape, momentum):
     """Outputs and running statistics over several steps, training then eval, within 1e-5."""
     torch.manual_seed(0)
@@ -151,7 +166,10 @@ def test_batchnorm_layer_matches_torch_with_gradients(dims):
     torch.manual_seed(1)
     C = 6
     shape = (10, C) if dims == 2 else (4, C, 5, 5)
-    ours, ref = d2lcnn.BatchNorm(C, num_dims=dims), (nn.BatchNorm2d if dims == 4 else nn.BatchNorm1d)(C)
+    ours, ref = (
+        d2lcnn.BatchNorm(C, num_dims=dims),
+        (nn.BatchNorm2d if dims == 4 else nn.BatchNorm1d)(C),
+    )
     for step in range(3):
         X = (torch.randn(shape) * 2 + step).requires_grad_()
         X_ref = X.detach().clone().requires_grad_()
@@ -202,10 +220,12 @@ def test_batch_norm_bad_input_messages():
 
 # ---------------------------------------------------------------- exercises
 
-NOTEBOOKS = {"batch_norm": "solutions/12_batch_norm.ipynb",
-             "resnet_stage_shape": "solutions/13_resnet.ipynb",
-             "dense_block_channels": "solutions/14_densenet.ipynb",
-             "transition_shape": "solutions/14_densenet.ipynb"}
+NOTEBOOKS = {
+    "batch_norm": "solutions/12_batch_norm.ipynb",
+    "resnet_stage_shape": "solutions/13_resnet.ipynb",
+    "dense_block_channels": "solutions/14_densenet.ipynb",
+    "transition_shape": "solutions/14_densenet.ipynb",
+}
 
 
 def notebook_function(path, name):
@@ -214,8 +234,11 @@ def notebook_function(path, name):
     for cell in cells:
         src = "".join(cell["source"])
         if cell["cell_type"] == "code" and f"def {name}(" in src:
-            src = "\n".join(ln for ln in src.splitlines()
-                            if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            src = "\n".join(
+                ln
+                for ln in src.splitlines()
+                if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
             tree = ast.parse(src)
             namespace = {"torch": torch, "nn": nn}
             exec(compile(tree, path, "exec"), namespace)
@@ -232,8 +255,9 @@ def test_notebook_solution_passes_every_case(name):
     fn = notebook_function(exercise.notebook, name)
     for seed in range(3):
         for case in exercise.cases(seed):
-            ok, message = compare(case.call(exercise.reference), case.call(fn),
-                                  exercise.rtol, exercise.atol)
+            ok, message = compare(
+                case.call(exercise.reference), case.call(fn), exercise.rtol, exercise.atol
+            )
             assert ok, f"{name}, {case.label}: {message}"
 
 
@@ -253,8 +277,10 @@ def book_batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
 
 def test_batch_norm_exercise_catches_the_books_conventions():
     exercise = load_all()["batch_norm"]
-    verdicts = [compare(case.call(exercise.reference), case.call(book_batch_norm))[0]
-                for case in exercise.cases(0)]
+    verdicts = [
+        compare(case.call(exercise.reference), case.call(book_batch_norm))[0]
+        for case in exercise.cases(0)
+    ]
     modes = [case.grad_enabled for case in exercise.cases(0)]
     assert not any(v for v, training in zip(verdicts, modes) if training)  # wrong running stats
     assert all(v for v, training in zip(verdicts, modes) if not training)  # prediction is fine
@@ -262,12 +288,18 @@ def test_batch_norm_exercise_catches_the_books_conventions():
 
 def test_batch_norm_forbids_the_library_calls():
     forbidden = load_all()["batch_norm"].forbidden
-    for name in ("torch.nn.functional.batch_norm", "torch.batch_norm", "torch.nn.BatchNorm2d",
-                 "torch.nn.BatchNorm1d", "torch.nn.functional.layer_norm"):
+    for name in (
+        "torch.nn.functional.batch_norm",
+        "torch.batch_norm",
+        "torch.nn.BatchNorm2d",
+        "torch.nn.BatchNorm1d",
+        "torch.nn.functional.layer_norm",
+    ):
         assert any(fnmatch.fnmatchcase(name, p) for p in forbidden), name
 
 
 # ---------------------------------------------------------------- bench/reproduce.py
+
 
 @pytest.fixture(scope="module")
 def reproduce():
@@ -278,25 +310,46 @@ def reproduce():
 
 
 def _row(model, device, test_acc, quick=False):
-    return {"model": model, "device": device, "epochs": 10, "lr": 1.0, "batch_size": 256,
-            "resize": 28, "train_loss": 0.3, "train_acc": 0.9, "test_acc": test_acc,
-            "examples_per_sec": 1234.5, "book_loop_examples_per_sec": None, "wall_s": 75.0,
-            "trainer": "d2lcnn.train_ch6", "quick": quick, "date": "2026-01-01",
-            "torch": "2", "note": ""}
+    return {
+        "model": model,
+        "device": device,
+        "epochs": 10,
+        "lr": 1.0,
+        "batch_size": 256,
+        "resize": 28,
+        "train_loss": 0.3,
+        "train_acc": 0.9,
+        "test_acc": test_acc,
+        "examples_per_sec": 1234.5,
+        "book_loop_examples_per_sec": None,
+        "wall_s": 75.0,
+        "trainer": "d2lcnn.train_ch6",
+        "quick": quick,
+        "date": "2026-01-01",
+        "torch": "2",
+        "note": "",
+    }
 
 
 def test_reproduce_merges_rows_per_model_and_device(reproduce, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nstale\n<!-- results:end -->\noutro\n")
-    reproduce.write_results([_row("resnet18", "GPU A", 0.8), _row("lenet", "CPU", 0.7)],
-                            tmp_path, readme)
-    rows = reproduce.write_results([_row("lenet", "CPU", 0.75), _row("lenet", "GPU A", 0.76)],
-                                   tmp_path, readme)
+    reproduce.write_results(
+        [_row("resnet18", "GPU A", 0.8), _row("lenet", "CPU", 0.7)], tmp_path, readme
+    )
+    rows = reproduce.write_results(
+        [_row("lenet", "CPU", 0.75), _row("lenet", "GPU A", 0.76)], tmp_path, readme
+    )
     assert [(r["model"], r["device"], r["test_acc"]) for r in rows] == [
-        ("lenet", "CPU", 0.75), ("lenet", "GPU A", 0.76), ("resnet18", "GPU A", 0.8)]
+        ("lenet", "CPU", 0.75),
+        ("lenet", "GPU A", 0.76),
+        ("resnet18", "GPU A", 0.8),
+    ]
     assert json.loads((tmp_path / "results.json").read_text())["rows"] == rows
     text = readme.read_text()
-    assert text.startswith("intro\n<!-- results:start -->") and text.endswith("<!-- results:end -->\noutro\n")
+    assert text.startswith("intro\n<!-- results:start -->") and text.endswith(
+        "<!-- results:end -->\noutro\n"
+    )
     assert "stale" not in text and text.count("| lenet |") == 2
     assert "0.469 / 0.823 / 0.779" in text and "55,297" in text  # the book's V100 figures
     table = (tmp_path / "RESULTS.md").read_text()
@@ -318,8 +371,19 @@ def test_reproduce_rejects_unknown_models(reproduce):
 
 def test_reproduce_quick_run_end_to_end(reproduce, tmp_path, monkeypatch):
     monkeypatch.setenv("D2LCNN_QUICK", "1")
-    rows = reproduce.main(["--models", "bn_lenet", "--quick", "--epochs", "1", "--device", "cpu",
-                           "--out", str(tmp_path)])
+    rows = reproduce.main(
+        [
+            "--models",
+            "bn_lenet",
+            "--quick",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert len(rows) == 1 and rows[0]["quick"] and rows[0]["epochs"] == 1
     assert 0 <= rows[0]["test_acc"] <= 1 and rows[0]["examples_per_sec"] > 0
     saved = json.loads((tmp_path / "results.json").read_text())["rows"]
@@ -335,5 +399,7 @@ def test_reproduce_gpu_loops_run_on_cpu(reproduce, monkeypatch):
     for bf16 in (False, True):
         metrics = reproduce.train_fast(d2lcnn.bn_lenet(), train_iter, test_iter, 1, 1.0, cpu, bf16)
         assert 0 <= metrics.test_acc <= 1 and metrics.examples_per_sec > 0
-    assert reproduce.book_loop_examples_per_sec(d2lcnn.bn_lenet(), train_iter, 1.0, cpu,
-                                                max_batches=2) > 0
+    assert (
+        reproduce.book_loop_examples_per_sec(d2lcnn.bn_lenet(), train_iter, 1.0, cpu, max_batches=2)
+        > 0
+    )

@@ -1,4 +1,5 @@
 """The live training plot: the legend and the frame leave the curves visible; the figure is wide enough to read."""
+
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from d2lcnn.plot import LivePlot

@@ -1,4 +1,5 @@
 """Every student notebook runs, without the solutions, up to its first stub."""
+
 from pathlib import Path
 
 import nbformat
@@ -14,8 +15,9 @@ STUB = build.CODE_STUB[-1]
 
 
 def first_stub(nb):
-    return next((i for i, c in enumerate(nb.cells)
-                 if c.cell_type == "code" and STUB in c.source), None)
+    return next(
+        (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and STUB in c.source), None
+    )
 
 
 @pytest.mark.parametrize("path", STUDENT, ids=[p.stem for p in STUDENT])
@@ -25,13 +27,15 @@ def test_student_notebook_runs_up_to_its_first_stub(path):
     stop = first_stub(nb)
     if stop is None:
         pytest.skip("no exercise stub in this notebook")
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     with client.setup_kernel():
         for index in range(stop + 1):
             try:
                 client.execute_cell(nb.cells[index], index)
             except CellExecutionError as e:
                 # The stub cell itself may only fail by being a stub.
-                assert index == stop and e.ename == "NotImplementedError", \
+                assert index == stop and e.ename == "NotImplementedError", (
                     f"{path.name}, cell {index} failed: {e.ename}: {e.evalue}"
+                )

@@ -1,4 +1,5 @@
 """The student workspace: created on first run, course updates add and replace but never clobber."""
+
 import json
 import platform
 
@@ -7,8 +8,17 @@ from d2lcnn.workspace import MANIFEST, sync
 
 
 def notebook(*sources):
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": [s]} for i, s in enumerate(sources)]
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"c{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": [s],
+        }
+        for i, s in enumerate(sources)
+    ]
     return build.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
@@ -34,7 +44,11 @@ def test_course_update_keeps_the_students_work(tmp_path):
     (course / "02_b.ipynb").write_text(notebook("b = 2"))
     (course / "03_c.ipynb").write_text(notebook("c = 1"))
     report = sync(course, ws, metadata={})
-    assert (report.added, report.updated, report.newer) == (["03_c.ipynb"], ["02_b.ipynb"], ["01_a.ipynb"])
+    assert (report.added, report.updated, report.newer) == (
+        ["03_c.ipynb"],
+        ["02_b.ipynb"],
+        ["01_a.ipynb"],
+    )
     assert (ws / "01_a.ipynb").read_text() == mine
     assert sources(ws / "02_b.ipynb") == ["b = 2"] and sources(ws / "03_c.ipynb") == ["c = 1"]
     message = "\n".join(report.lines(ws, "./course lab"))

@@ -1,6 +1,11 @@
-"""Grading: the exercise registry, the students' self-check, and the sandboxed grader."""
-from .check import check
-from .status import check_all
-from .registry import CONV_POOL_FORBIDDEN, EXERCISES, Case, Exercise, load_all, register
+"""Grading: the exercise registry, the students' self-check, and the sandboxed grader.
 
-__all__ = ["check", "check_all"]
+Machinery lives in this folder (registry, check, extract, forbidden, sandbox,
+worker, pool, judge, runner); the exercises themselves in ``exercises/``.
+"""
+
+from .check import check
+from .registry import EXERCISES, Case, Exercise, load_all, register
+from .status import check_all
+
+__all__ = ["EXERCISES", "Case", "Exercise", "check", "check_all", "load_all", "register"]

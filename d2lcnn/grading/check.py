@@ -1,4 +1,5 @@
 """``d2lcnn.check``: run an exercise's public cases in the notebook and report."""
+
 import ast
 import inspect
 import textwrap
@@ -15,8 +16,11 @@ PACKAGE = str(Path(__file__).resolve().parents[1])
 
 def _where(error):
     """`` (line N: `code`)`` of the innermost frame outside the course package, if any."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not str(Path(f.filename).resolve()).startswith(PACKAGE)]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if not str(Path(f.filename).resolve()).startswith(PACKAGE)
+    ]
     if not frames:
         return ""
     f = frames[-1]
@@ -35,13 +39,17 @@ def forbidden_uses(exercise, fn):
             continue  # the function itself, wherever it was defined
         if isinstance(value, types.ModuleType):
             known[name] = value.__name__
-        elif callable(value) and isinstance(getattr(value, "__module__", None), str) \
-                and getattr(value, "__module__", None) != "__main__":
+        elif (
+            callable(value)
+            and isinstance(getattr(value, "__module__", None), str)
+            and getattr(value, "__module__", None) != "__main__"
+        ):
             known[name] = f"{value.__module__}.{getattr(value, '__name__', name)}"
     start = getattr(fn, "__code__", None)
     offset = start.co_firstlineno - 1 if start else 0
-    hits = forbidden.scan_statements([("cell", node) for node in tree.body], fn.__name__,
-                                     forbidden.patterns_for(exercise), known)
+    hits = forbidden.scan_statements(
+        [("cell", node) for node in tree.body], fn.__name__, forbidden.patterns_for(exercise), known
+    )
     return [(what, line + offset) for what, _, line in hits]
 
 
@@ -70,23 +78,31 @@ def check(name, fn):
     if exercise is None:
         raise KeyError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
     if not callable(fn):
-        print(f"{name}: expected a function, got {type(fn).__name__}; pass the function itself, "
-              f"e.g. d2lcnn.check({name!r}, {name}).")
+        print(
+            f"{name}: expected a function, got {type(fn).__name__}; pass the function itself, "
+            f"e.g. d2lcnn.check({name!r}, {name})."
+        )
         return
     try:
         passed, lines = public_results(exercise, fn)
     except NotImplementedError:
-        print(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
-              "with your code, run that cell, then run this check again.")
+        print(
+            f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
+            "with your code, run that cell, then run this check again."
+        )
         return
     # A forbidden call costs every point, whatever the cases say: it comes first.
     for what, line in forbidden_uses(exercise, fn)[:3]:
-        print(f"{name}: scores 0 points: line {line} uses {what}, which this exercise forbids. "
-              f"Use {forbidden_allowed()} instead.")
+        print(
+            f"{name}: scores 0 points: line {line} uses {what}, which this exercise forbids. "
+            f"Use {exercise.allowed} instead."
+        )
     total = len(exercise.public_cases)
     verdict = "all public cases passed" if passed == total else "some public cases failed"
-    print(f"{name}: {passed}/{total} public cases passed ({verdict}; "
-          "the grader also runs hidden cases).")
+    print(
+        f"{name}: {passed}/{total} public cases passed ({verdict}; "
+        "the grader also runs hidden cases)."
+    )
     if passed != total:
         print("\n".join(lines))
 
@@ -110,7 +126,3 @@ def public_results(exercise, fn):
         passed += ok
         lines.append(f"  ok {case.label}" if ok else f"  x  {case.label}: {message}")
     return passed, lines
-
-
-def forbidden_allowed():
-    return "indexing, slicing, Tensor.unfold, einsum, matmul and reductions"

@@ -5,6 +5,7 @@ not be read (the others are graded, the unreadable ones are listed at the
 end); 2 for usage errors (nothing is graded); 3 when a grading worker could
 not start (the environment is broken; what was graded is kept).
 """
+
 import sys
 
 from .pool import WorkerFailed
@@ -12,43 +13,85 @@ from .runner import UsageError, grade
 
 
 def add_arguments(parser):
-    parser.description = ("Grade student notebooks (.ipynb) or Python files (.py): each exercise "
-                          "function runs in a sandboxed process on public and hidden cases.")
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="submissions: .ipynb or .py files, or folders of them")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="results folder: one JSON per submission (Gradescope format) and gradebook.csv")
-    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="parallel workers (default 2)")
-    parser.add_argument("--seed", type=int, metavar="S",
-                        help="seed of the hidden cases (default: a secret one stored in DIR)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SEC",
-                        help="wall-clock limit per exercise of a submission (default 10)")
-    parser.add_argument("--force", action="store_true",
-                        help="regrade submissions whose results are already up to date")
-    parser.add_argument("--exercises", metavar="A,B",
-                        help="grade only these exercises, e.g. corr2d,pool2d (default: the submission's)")
+    parser.description = (
+        "Grade student notebooks (.ipynb) or Python files (.py): each exercise "
+        "function runs in a sandboxed process on public and hidden cases."
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="submissions: .ipynb or .py files, or folders of them",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="results folder: one JSON per submission (Gradescope format) and gradebook.csv",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, metavar="N", help="parallel workers (default 2)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of the hidden cases (default: a secret one stored in DIR)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SEC",
+        help="wall-clock limit per exercise of a submission (default 10)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade submissions whose results are already up to date",
+    )
+    parser.add_argument(
+        "--exercises",
+        metavar="A,B",
+        help="grade only these exercises, e.g. corr2d,pool2d (default: the submission's)",
+    )
 
 
 def run(args):
     chosen = [n.strip() for n in args.exercises.split(",") if n.strip()] if args.exercises else None
     try:
-        batch = grade(args.paths, args.out, jobs=args.jobs, seed=args.seed, timeout=args.timeout,
-                      force=args.force, exercises=chosen, log=lambda line: print(line, flush=True))
+        batch = grade(
+            args.paths,
+            args.out,
+            jobs=args.jobs,
+            seed=args.seed,
+            timeout=args.timeout,
+            force=args.force,
+            exercises=chosen,
+            log=lambda line: print(line, flush=True),
+        )
     except UsageError as e:
         for line in str(e).splitlines():
             print(f"d2lcnn grade: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"d2lcnn grade: interrupted; results so far are in {args.out}, run the command again "
-              "to resume", file=sys.stderr)
+        print(
+            f"d2lcnn grade: interrupted; results so far are in {args.out}, run the command again "
+            "to resume",
+            file=sys.stderr,
+        )
         return 130
     except WorkerFailed as e:
-        print(f"d2lcnn grade: {e}; results so far are in {args.out}, run the command again to resume",
-              file=sys.stderr)
+        print(
+            f"d2lcnn grade: {e}; results so far are in {args.out}, run the command again to resume",
+            file=sys.stderr,
+        )
         return 3
-    print(f"{len(batch.graded)} graded, {len(batch.skipped)} already up to date"
-          f"{' (use --force to regrade)' if batch.skipped else ''}, {len(batch.unreadable)} unreadable "
-          f"in {batch.seconds:.1f} s; results and gradebook.csv in {args.out}")
+    print(
+        f"{len(batch.graded)} graded, {len(batch.skipped)} already up to date"
+        f"{' (use --force to regrade)' if batch.skipped else ''}, {len(batch.unreadable)} unreadable "
+        f"in {batch.seconds:.1f} s; results and gradebook.csv in {args.out}"
+    )
     for problem in batch.unreadable:
         print(f"d2lcnn grade: not graded: {problem}", file=sys.stderr)
     return 1 if batch.unreadable else 0

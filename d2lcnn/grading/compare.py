@@ -3,6 +3,7 @@
 Runs in the grader's own process on plain data, so nothing the student's code
 did to torch or numpy can change the verdict.
 """
+
 import numpy as np
 
 
@@ -23,6 +24,7 @@ def to_array(value):
         return None
     try:
         import torch
+
         if isinstance(value, torch.Tensor):
             with torch._C.DisableTorchFunction():  # a subclass cannot intercept this
                 value = torch.Tensor.detach(value).cpu().to(torch.float64).numpy()
@@ -64,5 +66,7 @@ def compare(expected, got, rtol=1e-4, atol=1e-5):
     where = f"at position {pos}" if pos else "in the value"
     n = int(bad.sum())
     note = " (NaN)" if np.isnan(have[pos]) else ""
-    return False, (f"{n} of {want.size} values differ; first {where}: expected "
-                   f"{want[pos]:.6g}, got {have[pos]:.6g}{note}")
+    return False, (
+        f"{n} of {want.size} values differ; first {where}: expected "
+        f"{want[pos]:.6g}, got {have[pos]:.6g}{note}"
+    )

@@ -6,6 +6,7 @@ plotting and other cells never run. IPython magics and shell lines are
 dropped. Each kept statement remembers its cell and line, so an error in the
 student's code can point at the line they wrote.
 """
+
 import ast
 import hashlib
 import json
@@ -14,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # What every submission sees before its own code, as in the course notebooks.
-PREAMBLE = ("import math\nimport numpy as np\nimport torch\nfrom torch import nn\n"
-            "from torch.nn import functional as F\nimport d2lcnn\n")
-MAX_FILE_BYTES = 64 * 2**20   # notebooks with many plots are large; beyond this is not a submission
+PREAMBLE = (
+    "import math\nimport numpy as np\nimport torch\nfrom torch import nn\n"
+    "from torch.nn import functional as F\nimport d2lcnn\n"
+)
+MAX_FILE_BYTES = 64 * 2**20  # notebooks with many plots are large; beyond this is not a submission
 
 
 class Unreadable(Exception):
@@ -26,9 +29,10 @@ class Unreadable(Exception):
 @dataclass
 class Chunk:
     """One cell (or the whole .py file) and which of its top-level statements run."""
-    filename: str          # "cell 5" or "alice.py", as tracebacks name it
-    text: str              # the source, magics blanked out (line numbers unchanged)
-    keep: list             # indices into ast.parse(text).body
+
+    filename: str  # "cell 5" or "alice.py", as tracebacks name it
+    text: str  # the source, magics blanked out (line numbers unchanged)
+    keep: list  # indices into ast.parse(text).body
     tree: ast.Module = field(repr=False, compare=False, default=None)
 
     def kept(self):
@@ -42,10 +46,10 @@ class Chunk:
 class Submission:
     path: Path
     sha256: str
-    notebook: str | None          # metadata.d2lcnn.generated_from, e.g. "solutions/02_conv_layer.ipynb"
+    notebook: str | None  # metadata.d2lcnn.generated_from, e.g. "solutions/02_conv_layer.ipynb"
     chunks: list
-    syntax_errors: list           # "cell 4, line 2: invalid syntax"
-    broken_defs: dict             # name -> syntax error of the cell that defines it
+    syntax_errors: list  # "cell 4, line 2: invalid syntax"
+    broken_defs: dict  # name -> syntax error of the cell that defines it
 
     def defined(self):
         """Top-level names the student binds by def, class or assignment (not by importing)."""
@@ -76,8 +80,20 @@ def _has_effects(value):
         node = stack.pop()
         if isinstance(node, ast.Lambda):
             continue  # a lambda's body runs only when called
-        if isinstance(node, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr,
-                             ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if isinstance(
+            node,
+            (
+                ast.Call,
+                ast.Await,
+                ast.Yield,
+                ast.YieldFrom,
+                ast.NamedExpr,
+                ast.ListComp,
+                ast.SetComp,
+                ast.DictComp,
+                ast.GeneratorExp,
+            ),
+        ):
             return True
         stack.extend(ast.iter_child_nodes(node))
     return False
@@ -93,12 +109,20 @@ def _names(target):
 
 
 def _keep(node):
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+    if isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    ):
         return not (isinstance(node, ast.ImportFrom) and node.level)  # relative imports cannot work
     if isinstance(node, ast.Assign):  # `name = value` only: `X[0] = 1` or `net.w = v` change state
-        return all(n is not None for t in node.targets for n in _names(t)) and not _has_effects(node.value)
+        return all(n is not None for t in node.targets for n in _names(t)) and not _has_effects(
+            node.value
+        )
     if isinstance(node, ast.AnnAssign):
-        return node.value is not None and isinstance(node.target, ast.Name) and not _has_effects(node.value)
+        return (
+            node.value is not None
+            and isinstance(node.target, ast.Name)
+            and not _has_effects(node.value)
+        )
     return False
 
 
@@ -128,18 +152,28 @@ def _notebook_cells(path, raw):
         nb = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         where = f" (line {e.lineno})" if isinstance(e, json.JSONDecodeError) else ""
-        raise Unreadable(f"{path}: not valid JSON{where}; open and save it again in Jupyter, "
-                         "or ask the student to upload it again") from None
+        raise Unreadable(
+            f"{path}: not valid JSON{where}; open and save it again in Jupyter, "
+            "or ask the student to upload it again"
+        ) from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise Unreadable(f"{path}: not a Jupyter notebook (no list of cells; nbformat 4 expected); "
-                         "open and save it again in Jupyter")
+        raise Unreadable(
+            f"{path}: not a Jupyter notebook (no list of cells; nbformat 4 expected); "
+            "open and save it again in Jupyter"
+        )
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
-    origin = (meta.get("d2lcnn") or {}).get("generated_from") if isinstance(meta.get("d2lcnn"), dict) else None
+    origin = (
+        (meta.get("d2lcnn") or {}).get("generated_from")
+        if isinstance(meta.get("d2lcnn"), dict)
+        else None
+    )
     cells = []
     for n, cell in enumerate(nb["cells"], 1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             source = cell.get("source", "")
-            cells.append((f"cell {n}", "".join(source) if isinstance(source, list) else str(source)))
+            cells.append(
+                (f"cell {n}", "".join(source) if isinstance(source, list) else str(source))
+            )
     return (origin if isinstance(origin, str) else None), cells
 
 
@@ -155,10 +189,14 @@ def read_submission(path):
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise Unreadable(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; clear its outputs and try again")
+            raise Unreadable(
+                f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; clear its outputs and try again"
+            )
         raw = path.read_bytes()
     except OSError as e:
-        raise Unreadable(f"{path}: cannot be read ({e.strerror}); check the path and its permissions") from None
+        raise Unreadable(
+            f"{path}: cannot be read ({e.strerror}); check the path and its permissions"
+        ) from None
     if path.suffix == ".ipynb":
         notebook, cells = _notebook_cells(path, raw)
     else:
@@ -168,4 +206,6 @@ def read_submission(path):
             raise Unreadable(f"{path}: not UTF-8 text; save it as UTF-8 Python source") from None
     syntax_errors, broken_defs = [], {}
     chunks = [c for name, text in cells if (c := _chunk(name, text, syntax_errors, broken_defs))]
-    return Submission(path, hashlib.sha256(raw).hexdigest(), notebook, chunks, syntax_errors, broken_defs)
+    return Submission(
+        path, hashlib.sha256(raw).hexdigest(), notebook, chunks, syntax_errors, broken_defs
+    )

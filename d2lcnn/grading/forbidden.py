@@ -8,13 +8,20 @@ exercise's function counts: a helper that calls ``F.conv2d`` to check an
 answer elsewhere in the notebook is fine. The sandbox's tripwires catch what
 slips past (``eval`` of a string, say).
 """
+
 import ast
 import builtins
 from fnmatch import fnmatchcase
 
 # The names the standard preamble (extract.PREAMBLE) binds.
-PREAMBLE_ALIASES = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
-                    "math": "math", "np": "numpy", "d2lcnn": "d2lcnn"}
+PREAMBLE_ALIASES = {
+    "torch": "torch",
+    "nn": "torch.nn",
+    "F": "torch.nn.functional",
+    "math": "math",
+    "np": "numpy",
+    "d2lcnn": "d2lcnn",
+}
 
 
 def patterns_for(exercise):
@@ -24,7 +31,13 @@ def patterns_for(exercise):
 
 def reference_patterns(name):
     """Handing back (or calling) the course package's own answer: ``d2lcnn.<name>``, the grader."""
-    return (f"d2lcnn.{name}", f"d2lcnn.*.{name}", "d2lcnn.grading", "d2lcnn.grading.*", "d2lcnn.check")
+    return (
+        f"d2lcnn.{name}",
+        f"d2lcnn.*.{name}",
+        "d2lcnn.grading",
+        "d2lcnn.grading.*",
+        "d2lcnn.check",
+    )
 
 
 def matches(dotted, patterns):
@@ -66,14 +79,22 @@ def resolve(node, aliases):
             return base and f"{base}.{_const_str(args[1])}"
         if node.func.id == "__import__" and args and _const_str(args[0]):
             return _const_str(args[0])
-    if isinstance(node, ast.Call) and resolve(node.func, aliases) == "importlib.import_module" and node.args:
+    if (
+        isinstance(node, ast.Call)
+        and resolve(node.func, aliases) == "importlib.import_module"
+        and node.args
+    ):
         return _const_str(node.args[0])
     if isinstance(node, ast.Subscript) and _const_str(node.slice):
         target = node.value
         if isinstance(target, ast.Attribute) and target.attr == "__dict__":
             base = resolve(target.value, aliases)
-        elif isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "vars" \
-                and target.args:
+        elif (
+            isinstance(target, ast.Call)
+            and isinstance(target.func, ast.Name)
+            and target.func.id == "vars"
+            and target.args
+        ):
             base = resolve(target.args[0], aliases)
         else:
             base = None
@@ -157,7 +178,9 @@ def scan_statements(statements, exercise_name, patterns, known=None):
         if name in seen:
             continue
         seen.add(name)
-        for filename, top in bindings.get(name, [])[-1:]:  # the last definition is the one that runs
+        for filename, top in bindings.get(name, [])[
+            -1:
+        ]:  # the last definition is the one that runs
             if isinstance(top, (ast.Import, ast.ImportFrom)):
                 continue
             local = _local_scope(top, aliases)
@@ -171,4 +194,3 @@ def scan_statements(statements, exercise_name, patterns, known=None):
                         for module in stars:  # `from torch.nn.functional import *`
                             hit(f"{module}.{node.id}", filename, node.lineno)
     return sorted(found.values(), key=lambda f: (f[1], f[2]))
-

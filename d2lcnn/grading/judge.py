@@ -3,14 +3,14 @@
 Runs in the grader's process on plain data: the expected values come from the
 references computed here, the received ones are decoded from bytes.
 """
+
 import base64
 
 import numpy as np
 
 from .compare import Received, compare
 
-OUTPUT_SHOWN = 2000          # characters of printed output put into the feedback
-ALLOWED = "indexing, slicing, Tensor.unfold, einsum, matmul and reductions"
+OUTPUT_SHOWN = 2000  # characters of printed output put into the feedback
 
 
 def decode(value):
@@ -19,8 +19,11 @@ def decode(value):
         return Received("unreadable result")
     if value.get("kind") == "tuple" and isinstance(value.get("items"), list):
         return tuple(decode(v) for v in value["items"])
-    if value.get("kind") == "number" and isinstance(value.get("value"), (int, float)) \
-            and not isinstance(value.get("value"), bool):
+    if (
+        value.get("kind") == "number"
+        and isinstance(value.get("value"), (int, float))
+        and not isinstance(value.get("value"), bool)
+    ):
         return Tensor(np.array(float(value["value"])), type(value["value"]).__name__)
     if value.get("kind") == "tensor":
         try:
@@ -86,20 +89,33 @@ def judge(exercise, cases, expected, submission, reply):
     n_public = len(exercise.public_cases)
     lines, result = [], {"score": 0.0, "max_score": points, "output": _output(reply)}
     if "worker_error" in reply:
-        return dict(result, status="error", feedback=f"{name}: the grader failed ({reply['worker_error']}); "
-                    "tell your instructor.")
+        return dict(
+            result,
+            status="error",
+            feedback=f"{name}: the grader failed ({reply['worker_error']}); tell your instructor.",
+        )
     messages = reply.get("messages", [])
     hits = [str(m["forbidden"])[:200] for m in messages if "forbidden" in m]
     if hits:
-        return dict(result, status="forbidden", feedback=forbidden_feedback(name, hits[0]))
+        return dict(result, status="forbidden", feedback=forbidden_feedback(exercise, hits[0]))
     load_errors = [m["load_error"] for m in messages if "load_error" in m]
-    setup = [f"  while loading your definitions: {_error_text(submission, e)}" for e in load_errors[:5]]
+    setup = [
+        f"  while loading your definitions: {_error_text(submission, e)}" for e in load_errors[:5]
+    ]
     if any(m.get("missing") for m in messages):
-        return dict(result, status="missing", feedback="\n".join([missing_feedback(exercise, submission)] + setup))
+        return dict(
+            result,
+            status="missing",
+            feedback="\n".join([missing_feedback(exercise, submission)] + setup),
+        )
     bad = next((m["not_callable"] for m in messages if "not_callable" in m), None)
     if bad:
-        return dict(result, status="error", feedback=f"{name} is a {bad}, not a function: "
-                    f"define it as `def {exercise.signature}:`.")
+        return dict(
+            result,
+            status="error",
+            feedback=f"{name} is a {bad}, not a function: "
+            f"define it as `def {exercise.signature}:`.",
+        )
     got = {}
     for m in messages:
         case = m.get("case")
@@ -117,8 +133,12 @@ def judge(exercise, cases, expected, submission, reply):
             continue
         value = decode(m.get("value"))
         ok, message = compare(expected[i], value, exercise.rtol, exercise.atol)
-        if not ok and isinstance(value, Tensor) and _fractional(expected[i]) \
-                and value.dtype_name.split(".")[-1].startswith(("int", "uint", "bool")):
+        if (
+            not ok
+            and isinstance(value, Tensor)
+            and _fractional(expected[i])
+            and value.dtype_name.split(".")[-1].startswith(("int", "uint", "bool"))
+        ):
             message += f" (your tensor has dtype {value.dtype_name}: integers drop the fractions)"
         passed += ok
         lines.append(f"  {'ok' if ok else 'x '} {case.label}" + ("" if ok else f": {message}"))
@@ -140,10 +160,15 @@ def judge(exercise, cases, expected, submission, reply):
             why = "the grader failed before your code ran (exit code 70); tell your instructor"
         else:
             status = "error"
-            why = (f"ended the process (exit code {reply.get('exit_code')}); "
-                   "does your code call exit(), sys.exit() or os._exit()?")
-        lines.append(f"  x  {label}: {why}; the {n - done - 1} case(s) after it were not run" if n - done > 1
-                     else f"  x  {label}: {why}")
+            why = (
+                f"ended the process (exit code {reply.get('exit_code')}); "
+                "does your code call exit(), sys.exit() or os._exit()?"
+            )
+        lines.append(
+            f"  x  {label}: {why}; the {n - done - 1} case(s) after it were not run"
+            if n - done > 1
+            else f"  x  {label}: {why}"
+        )
     elif errors and status != "passed":
         status = "error"
     lines = _group(lines)
@@ -170,29 +195,45 @@ def _group(lines):
         if sep and line.startswith("  x") and groups and groups[-1][0] and groups[-1][2] == message:
             groups[-1][1].append(label[5:])
         else:
-            groups.append((sep and line.startswith("  x"), [label[5:] if line.startswith("  x") else label],
-                           message, line))
+            groups.append(
+                (
+                    sep and line.startswith("  x"),
+                    [label[5:] if line.startswith("  x") else label],
+                    message,
+                    line,
+                )
+            )
     out = []
     for failed, labels, message, line in groups:
         if not failed or len(labels) == 1:
             out.append(line)
         else:
-            names = ", ".join(labels[:2]) + (f" and {len(labels) - 2} more" if len(labels) > 2 else "")
+            names = ", ".join(labels[:2]) + (
+                f" and {len(labels) - 2} more" if len(labels) > 2 else ""
+            )
             out.append(f"  x  {names}: {message}")
     return out
 
 
-def forbidden_feedback(name, what):
+def forbidden_feedback(exercise, what):
+    """Why ``exercise`` scores 0 for using ``what``, and what it may use instead."""
+    name = exercise.name
     if what.startswith(("d2lcnn", "the grader", f"{name} is the course")):
-        return (f"{name}: forbidden, 0 points. It uses the course package's own answer ({what}); "
-                f"write {name} yourself.")
-    return (f"{name}: forbidden, 0 points. It uses {what}, the library function this exercise "
-            f"teaches you to write yourself. Use {ALLOWED} instead.")
+        return (
+            f"{name}: forbidden, 0 points. It uses the course package's own answer ({what}); "
+            f"write {name} yourself."
+        )
+    return (
+        f"{name}: forbidden, 0 points. It uses {what}, the library function this exercise "
+        f"teaches you to write yourself. Use {exercise.allowed} instead."
+    )
 
 
 def missing_feedback(exercise, submission):
     name = exercise.name
     if name in submission.broken_defs:
         return f"{name}: not graded, its cell has a syntax error: {submission.broken_defs[name]}."
-    return (f"{name}: not found. Define `def {exercise.signature}:` at the top level of a cell "
-            "(not inside another function or an `if`).")
+    return (
+        f"{name}: not found. Define `def {exercise.signature}:` at the top level of a cell "
+        "(not inside another function or an `if`)."
+    )

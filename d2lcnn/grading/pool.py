@@ -1,4 +1,5 @@
 """The grader's pool of workers (see worker.py): one job in, one reply out, per worker."""
+
 import json
 import os
 import queue
@@ -13,8 +14,12 @@ class WorkerFailed(RuntimeError):
 def limits(timeout, memory_mib=2048):
     """Resource limits for one job: CPU seconds, address space on top of what the worker maps
     (torch alone maps about 3 GiB of virtual memory), file size, processes."""
-    return {"cpu_s": int(timeout) + 1, "extra_as_bytes": memory_mib * 2**20,
-            "fsize_bytes": 16 * 2**20, "nproc": 64}
+    return {
+        "cpu_s": int(timeout) + 1,
+        "extra_as_bytes": memory_mib * 2**20,
+        "fsize_bytes": 16 * 2**20,
+        "nproc": 64,
+    }
 
 
 class Worker:
@@ -24,9 +29,15 @@ class Worker:
         self.slot, self.proc, self.ready = slot, None, False
 
     def start(self):
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "d2lcnn.grading.worker", str(self.slot)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        env = dict(
+            os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "d2lcnn.grading.worker", str(self.slot)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
         self.ready = False
 
     def run(self, job):
@@ -35,7 +46,9 @@ class Worker:
         try:
             if not self.ready:
                 if b"ready" not in self.proc.stdout.readline():
-                    raise WorkerFailed(f"grading worker {self.slot} failed to start (its error is above)")
+                    raise WorkerFailed(
+                        f"grading worker {self.slot} failed to start (its error is above)"
+                    )
                 self.ready = True
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
@@ -48,7 +61,9 @@ class Worker:
         return {"id": job["id"], "worker_error": "the grading worker died"}
 
     def stop(self):
-        if self.proc is not None and not self.ready:  # never used: no need to let it finish importing
+        if (
+            self.proc is not None and not self.ready
+        ):  # never used: no need to let it finish importing
             self.proc.kill()
         if self.proc is not None:
             try:

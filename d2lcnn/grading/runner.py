@@ -5,6 +5,7 @@ checks them statically for forbidden calls, hands one job per (submission,
 exercise) to a pool of workers (worker.py) and compares the plain-data
 results with the references, which it computes itself.
 """
+
 import csv
 import hashlib
 import io
@@ -36,6 +37,7 @@ class UsageError(Exception):
 
 # ---- finding submissions ------------------------------------------------------------
 
+
 def collect(paths):
     """The submission files under ``paths`` (files or folders), in a stable order."""
     files, problems = [], []
@@ -44,13 +46,18 @@ def collect(paths):
         if path.is_dir():
             for p in sorted(path.rglob("*")):
                 rel = p.relative_to(path).parts
-                if p.is_file() and p.suffix in SUFFIXES and not any(
-                        part in SKIP_DIRS or part.startswith(".") for part in rel):
+                if (
+                    p.is_file()
+                    and p.suffix in SUFFIXES
+                    and not any(part in SKIP_DIRS or part.startswith(".") for part in rel)
+                ):
                     files.append(p)
         elif path.is_file():
             if path.suffix not in SUFFIXES:
-                problems.append(f"{path}: not a notebook (.ipynb) or Python file (.py); "
-                                "pass student submissions or folders of them")
+                problems.append(
+                    f"{path}: not a notebook (.ipynb) or Python file (.py); "
+                    "pass student submissions or folders of them"
+                )
             files.append(path)
         else:
             problems.append(f"{path}: no such file or folder; check the path")
@@ -58,8 +65,10 @@ def collect(paths):
         raise UsageError("\n".join(problems))
     unique = list(dict.fromkeys(p.resolve() for p in files))
     if not unique:
-        raise UsageError(f"no .ipynb or .py files in {', '.join(map(str, paths))}; "
-                         "pass student submissions or folders of them")
+        raise UsageError(
+            f"no .ipynb or .py files in {', '.join(map(str, paths))}; "
+            "pass student submissions or folders of them"
+        )
     return unique
 
 
@@ -88,9 +97,11 @@ def result_names(files, records):
 
 # ---- a batch# ---- a batch --------------------------------------------------------------------------
 
+
 @dataclass
 class Batch:
     """What a run did: files graded, skipped (already graded) and unreadable."""
+
     graded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)
@@ -151,9 +162,19 @@ def write_gradebook(out, records):
     writer.writerow(["submission", "result", "score", "max_score", *names, "problems"])
     for stem, r in sorted(records, key=lambda x: x[1].get("submission", "")):
         ex = r.get("exercises", {})
-        problems = "; ".join(f"{n}: {ex[n]['status']}" for n in names if n in ex and ex[n]["status"] != "passed")
-        writer.writerow([r.get("submission"), f"{stem}.json", r.get("score"), r.get("max_score"),
-                         *[ex[n]["score"] if n in ex else "" for n in names], problems])
+        problems = "; ".join(
+            f"{n}: {ex[n]['status']}" for n in names if n in ex and ex[n]["status"] != "passed"
+        )
+        writer.writerow(
+            [
+                r.get("submission"),
+                f"{stem}.json",
+                r.get("score"),
+                r.get("max_score"),
+                *[ex[n]["score"] if n in ex else "" for n in names],
+                problems,
+            ]
+        )
     _atomic_write(out / GRADEBOOK, buf.getvalue())
 
 
@@ -180,7 +201,9 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     registry = load_all()
     unknown = [n for n in exercises or () if n not in registry]
     if unknown:
-        raise UsageError(f"--exercises: unknown {', '.join(unknown)}; known: {', '.join(sorted(registry))}")
+        raise UsageError(
+            f"--exercises: unknown {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
+        )
     if jobs < 1 or timeout <= 0:
         raise UsageError("--jobs and --timeout must be positive")
     files = collect(paths)
@@ -192,8 +215,10 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
         out.chmod(0o700)  # grades are private (each file is 0600 too)
     run = Run(out, load_seed(out, seed), timeout, log)
     # what student code must not read: the grades, and everyone's submissions
-    run.hidden = sorted({str(out.resolve())} | {str(p.resolve() if p.is_dir() else p.resolve().parent)
-                                                for p in map(Path, paths)})
+    run.hidden = sorted(
+        {str(out.resolve())}
+        | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
+    )
     run.pool = Pool(min(jobs, len(files)))  # the workers import torch while the files are read
     try:
         todo = run.plan(files, registry, exercises, force)
@@ -215,7 +240,9 @@ class Run:
 
     def __init__(self, out, seed, timeout, log):
         self.out, self.seed, self.timeout, self.log = out, seed, timeout, log
-        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]  # the seed stays secret
+        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[
+            :16
+        ]  # the seed stays secret
         self.batch, self.expected, self.lock = Batch(), {}, threading.Lock()
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
         self.pool, self.hidden, self.records = None, [], read_records(out)
@@ -240,8 +267,11 @@ class Run:
     def up_to_date(self, target, sub, exercises):
         try:
             old = json.loads(target.read_text())
-            return (old["sha256"], old["seed_id"], sorted(old["exercises"])) == \
-                (sub.sha256, self.seed_id, sorted(e.name for e in exercises))
+            return (old["sha256"], old["seed_id"], sorted(old["exercises"])) == (
+                sub.sha256,
+                self.seed_id,
+                sorted(e.name for e in exercises),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return False
 
@@ -260,13 +290,30 @@ class Run:
             what, filename, lineno = hits[0]
             line = sub.line(filename, lineno)[:120]
             where = f"{what} ({filename}, line {lineno}" + (f": `{line}`" if line else "") + ")"
-            return {"score": 0.0, "max_score": exercise.points, "status": "forbidden",
-                    "feedback": forbidden_feedback(exercise.name, where), "output": ""}
+            return {
+                "score": 0.0,
+                "max_score": exercise.points,
+                "status": "forbidden",
+                "feedback": forbidden_feedback(exercise, where),
+                "output": "",
+            }
         if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
-            return {"score": 0.0, "max_score": exercise.points, "status": "error",
-                    "feedback": missing_feedback(exercise, sub), "output": ""}
-        job = {"id": next(self.jobs), "exercise": exercise.name, "seed": self.seed, "timeout": self.timeout,
-               "chunks": [c.to_json() for c in sub.chunks], "limits": self.limits, "hidden": self.hidden}
+            return {
+                "score": 0.0,
+                "max_score": exercise.points,
+                "status": "error",
+                "feedback": missing_feedback(exercise, sub),
+                "output": "",
+            }
+        job = {
+            "id": next(self.jobs),
+            "exercise": exercise.name,
+            "seed": self.seed,
+            "timeout": self.timeout,
+            "chunks": [c.to_json() for c in sub.chunks],
+            "limits": self.limits,
+            "hidden": self.hidden,
+        }
         reply = self.pool.run(job)
         reply["timeout"] = self.timeout
         return judge(exercise, cases, want, sub, reply)
@@ -276,12 +323,16 @@ class Run:
         t0 = time.monotonic()
         results = {e.name: self.grade_exercise(sub, e) for e in exercises}
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
-        with self.lock:  # one result file and the gradebook after each submission: a crash loses nothing
+        with (
+            self.lock
+        ):  # one result file and the gradebook after each submission: a crash loses nothing
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
             self.records[target.stem] = record
             write_gradebook(self.out, self.records)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
-        self.log(f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}")
+        self.log(
+            f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}"
+        )
         return sub.path
 
 
@@ -300,9 +351,16 @@ def make_record(sub, chosen, results, seed_id, seconds):
     for e in chosen:
         r = results[e.name]
         text = r["feedback"] + (f"\n\nPrinted output:\n{r['output']}" if r["output"] else "")
-        tests.append({"name": e.signature, "score": r["score"], "max_score": r["max_score"],
-                      "status": "passed" if r["status"] == "passed" else "failed",
-                      "output": text, "visibility": "visible"})
+        tests.append(
+            {
+                "name": e.signature,
+                "score": r["score"],
+                "max_score": r["max_score"],
+                "status": "passed" if r["status"] == "passed" else "failed",
+                "output": text,
+                "visibility": "visible",
+            }
+        )
     notes = []
     if sub.syntax_errors:
         notes.append("Cells with syntax errors were skipped: " + "; ".join(sub.syntax_errors[:5]))
@@ -310,9 +368,20 @@ def make_record(sub, chosen, results, seed_id, seconds):
         names = ", ".join(sorted(load_all()))
         notes.append(f"No graded exercise found: the submission defines none of {names}.")
     output = "\n".join([f"Score: {score:g}/{max_score:g}"] + notes)
-    return {"grader": "d2lcnn", "submission": str(sub.path), "sha256": sub.sha256, "seed_id": seed_id,
-            "score": score, "max_score": max_score,
-            "exercises": {n: {k: r[k] for k in ("score", "max_score", "status", "feedback", "output")}
-                          for n, r in results.items()},
-            "tests": tests, "execution_time": round(seconds, 3), "output": output, "visibility": "visible",
-            "stdout_visibility": "hidden"}
+    return {
+        "grader": "d2lcnn",
+        "submission": str(sub.path),
+        "sha256": sub.sha256,
+        "seed_id": seed_id,
+        "score": score,
+        "max_score": max_score,
+        "exercises": {
+            n: {k: r[k] for k in ("score", "max_score", "status", "feedback", "output")}
+            for n, r in results.items()
+        },
+        "tests": tests,
+        "execution_time": round(seconds, 3),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+    }

@@ -11,6 +11,7 @@ ran. The grader compares them in its own process, so nothing done here
 verdict. Tripwires replace the exercise's forbidden functions for the whole
 run and report any call at once.
 """
+
 import ast
 import base64
 import ctypes
@@ -31,23 +32,45 @@ from .extract import PREAMBLE
 _write, _dup2, _exit = os.write, os.dup2, os._exit
 _dumps, _b64 = json.dumps, base64.b64encode
 _TensorBase, _ndarray = torch._C.TensorBase, np.ndarray
-_detach, _to, _contig, _numpy, _numel = (torch.Tensor.detach, torch.Tensor.to, torch.Tensor.contiguous,
-                                         torch.Tensor.numpy, torch.Tensor.numel)
+_detach, _to, _contig, _numpy, _numel = (
+    torch.Tensor.detach,
+    torch.Tensor.to,
+    torch.Tensor.contiguous,
+    torch.Tensor.numpy,
+    torch.Tensor.numel,
+)
 _tobytes, _astype = np.ndarray.tobytes, np.ndarray.astype
 _DisableTorchFunction, _float64 = torch._C.DisableTorchFunction, torch.float64
-_BaseException, _isinstance, _issubclass, _type, _str = BaseException, isinstance, issubclass, type, str
+_BaseException, _isinstance, _issubclass, _type, _str = (
+    BaseException,
+    isinstance,
+    issubclass,
+    type,
+    str,
+)
 
-MAX_ELEMENTS = 2**24        # a returned tensor larger than this is not an answer to these exercises
+MAX_ELEMENTS = 2**24  # a returned tensor larger than this is not an answer to these exercises
 SANDBOX_UID_BASE = int(os.environ.get("D2LCNN_SANDBOX_UID", "64000"))  # + worker slot, when root
-SANDBOX_GID = 65534         # nogroup
+SANDBOX_GID = 65534  # nogroup
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_BIND, MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV = 4096, 16384, 1 << 18, 2, 4
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 # Modules whose attributes the tripwires replace (those imported at the time).
-TRIPWIRE_MODULES = ("torch", "torch.nn", "torch.nn.functional", "torch.nn.modules.conv",
-                    "torch.nn.modules.pooling", "torch.nn.modules.fold", "torch._C", "torch._C._nn",
-                    "torch._C._VariableFunctions", "scipy.signal", "scipy.ndimage", "numpy")
+TRIPWIRE_MODULES = (
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "torch.nn.modules.conv",
+    "torch.nn.modules.pooling",
+    "torch.nn.modules.fold",
+    "torch._C",
+    "torch._C._nn",
+    "torch._C._VariableFunctions",
+    "scipy.signal",
+    "scipy.ndimage",
+    "numpy",
+)
 
 
 class ForbiddenCall(Exception):
@@ -57,7 +80,7 @@ class ForbiddenCall(Exception):
 def _send(fd, message):
     data = (_dumps(message) + "\n").encode()
     while data:
-        data = data[_write(fd, data):]
+        data = data[_write(fd, data) :]
 
 
 def encode(value):
@@ -75,18 +98,32 @@ def encode(value):
             with _DisableTorchFunction():
                 t = _detach(value)
                 if t.is_complex() or _numel(t) > MAX_ELEMENTS:
-                    return {"kind": "other", "type": f"tensor of {t.dtype} with {_numel(t)} elements"}
+                    return {
+                        "kind": "other",
+                        "type": f"tensor of {t.dtype} with {_numel(t)} elements",
+                    }
                 dtype, shape = _str(t.dtype), [int(d) for d in t.shape]
                 arr = _numpy(_contig(_to(t, device="cpu", dtype=_float64)))
-        elif _issubclass(_type(value), _ndarray) and value.dtype.kind in "biuf" and value.size <= MAX_ELEMENTS:
+        elif (
+            _issubclass(_type(value), _ndarray)
+            and value.dtype.kind in "biuf"
+            and value.size <= MAX_ELEMENTS
+        ):
             dtype, shape = f"numpy.{value.dtype}", [int(d) for d in value.shape]
             arr = _astype(value, np.float64)
         else:
             return {"kind": "other", "type": _type(value).__name__[:80]}
-        return {"kind": "tensor", "dtype": dtype, "shape": shape,
-                "data": _b64(_tobytes(arr)).decode("ascii")}
+        return {
+            "kind": "tensor",
+            "dtype": dtype,
+            "shape": shape,
+            "data": _b64(_tobytes(arr)).decode("ascii"),
+        }
     except _BaseException as e:
-        return {"kind": "other", "type": f"{_type(value).__name__[:80]} (unreadable: {_type(e).__name__})"}
+        return {
+            "kind": "other",
+            "type": f"{_type(value).__name__[:80]} (unreadable: {_type(e).__name__})",
+        }
 
 
 def describe(error, student_files):
@@ -104,6 +141,7 @@ def describe(error, student_files):
 
 
 # ---- locking the process down -------------------------------------------------
+
 
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
@@ -128,8 +166,13 @@ def expose_interpreter(libc, uid, gid):
     tmpfs over that folder with the installation bind-mounted back fixes it
     and hides the rest of the folder.
     """
-    needed = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path)
-                     if p and os.path.isdir(p)})
+    needed = sorted(
+        {
+            os.path.realpath(p)
+            for p in (sys.base_prefix, sys.prefix, *sys.path)
+            if p and os.path.isdir(p)
+        }
+    )
     blocked = {}
     for path in needed:
         top = _traversable(path, uid, gid)
@@ -141,11 +184,19 @@ def expose_interpreter(libc, uid, gid):
         raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
     for top, paths in blocked.items():
         fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in paths]
-        if libc.mount(b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=64k") != 0:
+        if (
+            libc.mount(b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=64k")
+            != 0
+        ):
             raise OSError(ctypes.get_errno(), f"mount tmpfs on {top}")
         for path, fd in zip(paths, fds):
             os.makedirs(path, mode=0o755, exist_ok=True)
-            if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None) != 0:
+            if (
+                libc.mount(
+                    f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None
+                )
+                != 0
+            ):
                 raise OSError(ctypes.get_errno(), f"bind {path}")
             os.close(fd)
 
@@ -178,10 +229,12 @@ def check_interpreter_reachable(slot):
             os._exit(code)
     if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
         return None
-    return (f"d2lcnn grade: warning: Python's files ({os.path.dirname(os.__file__)}) are not readable "
-            "by the sandbox's unprivileged user and no mount namespace is allowed here, so a submission "
-            "that imports a module not loaded yet will fail. Install Python in a world-readable place, "
-            "or allow CAP_SYS_ADMIN.")
+    return (
+        f"d2lcnn grade: warning: Python's files ({os.path.dirname(os.__file__)}) are not readable "
+        "by the sandbox's unprivileged user and no mount namespace is allowed here, so a submission "
+        "that imports a module not loaded yet will fail. Install Python in a world-readable place, "
+        "or allow CAP_SYS_ADMIN."
+    )
 
 
 def lock_down(slot, scratch, limits, hidden=()):
@@ -210,8 +263,17 @@ def lock_down(slot, scratch, limits, hidden=()):
         else:
             try:
                 expose_interpreter(libc, uid, SANDBOX_GID)
-                keep = [os.path.realpath(p) for p in (scratch, sys.base_prefix, sys.prefix, *sys.path,
-                                                      os.path.dirname(os.path.dirname(__file__))) if p]
+                keep = [
+                    os.path.realpath(p)
+                    for p in (
+                        scratch,
+                        sys.base_prefix,
+                        sys.prefix,
+                        *sys.path,
+                        os.path.dirname(os.path.dirname(__file__)),
+                    )
+                    if p
+                ]
                 hide(libc, hidden, keep)
             except OSError:
                 pass  # pre-imported modules still work; later imports may not
@@ -223,8 +285,14 @@ def lock_down(slot, scratch, limits, hidden=()):
     os.chdir(scratch)
     path = os.environ.get("PATH", "/usr/bin:/bin")
     os.environ.clear()  # the grader's environment may hold tokens
-    os.environ.update(PATH=path, HOME=scratch, TMPDIR=scratch, LANG="C.UTF-8",
-                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    os.environ.update(
+        PATH=path,
+        HOME=scratch,
+        TMPDIR=scratch,
+        LANG="C.UTF-8",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
     torch.set_num_threads(1)
 
 
@@ -251,11 +319,17 @@ def tripwire_targets(patterns):
             if not hits or not callable(value) or isinstance(value, types.ModuleType):
                 continue
             # "module.*" means what that module defines, not what it imported (torch, Tensor...)
-            if all(p.endswith(".*") for p in hits) and getattr(value, "__module__", None) != modname:
+            if (
+                all(p.endswith(".*") for p in hits)
+                and getattr(value, "__module__", None) != modname
+            ):
                 continue
             targets.append((modname, attr, qual))
-    aten = [n.split("::", 1)[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()
-            if n.startswith("aten::")]
+    aten = [
+        n.split("::", 1)[1].split(".")[0]
+        for n in torch._C._dispatch_get_all_op_names()
+        if n.startswith("aten::")
+    ]
     for op in sorted(set(aten)):
         if any(fnmatchcase(f"torch.ops.aten.{op}", p) for p in patterns):
             targets.append(("torch.ops.aten", op, f"torch.ops.aten.{op}"))
@@ -268,7 +342,7 @@ class Tripwires:
 
     def __init__(self, exercise, result_fd):
         self.exercise, self.fd = exercise, result_fd
-        self.originals = {}   # id(original) -> tripwire
+        self.originals = {}  # id(original) -> tripwire
         self.done = set()
 
     def make(self, qual):
@@ -277,6 +351,7 @@ class Tripwires:
         def tripwire(*args, **kwargs):
             _send(fd, {"forbidden": qual})
             raise ForbiddenCall(f"{qual} may not be used in {exercise}")
+
         tripwire.__name__ = tripwire.__qualname__ = qual.rsplit(".", 1)[-1]
         return tripwire
 
@@ -326,6 +401,7 @@ class Tripwires:
 
 # ---- the run --------------------------------------------------------------------
 
+
 def run(job, result_fd, output_fd, slot, scratch):
     """Child main: lock down, load the definitions, call every case, report; never returns."""
     from .registry import load_all
@@ -340,7 +416,7 @@ def run(job, result_fd, output_fd, slot, scratch):
     os.closerange(keep[1] + 1, 1 << 16)
     sys.stdout = open(1, "w", buffering=1, errors="replace", closefd=False)
     sys.stderr = open(2, "w", buffering=1, errors="replace", closefd=False)
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     exercise = load_all()[job["exercise"]]
     cases = exercise.cases(job["seed"])  # before any student code
     n_public = len(exercise.public_cases)
@@ -350,11 +426,14 @@ def run(job, result_fd, output_fd, slot, scratch):
     student_files = {chunk["filename"] for chunk in job["chunks"]}
     references = [exercise.reference]
     import d2lcnn
+
     if callable(getattr(d2lcnn, name, None)):
         references.append(getattr(d2lcnn, name))
     wires = Tripwires(name, result_fd)
     wires.install(tuple(exercise.forbidden), references)
-    grader_trip = wires.originals.setdefault(id(exercise.reference), wires.make(f"the grader's {name}"))
+    grader_trip = wires.originals.setdefault(
+        id(exercise.reference), wires.make(f"the grader's {name}")
+    )
     object.__setattr__(exercise, "reference", grader_trip)  # d2lcnn.check() would call it
     _send(result_fd, {"cases": len(cases)})
 

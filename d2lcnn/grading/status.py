@@ -6,19 +6,25 @@ only), plus two questions the grader asks of the saved notebook: does the
 function call what the exercise forbids, and is it defined where the grader
 looks (a top-level ``def`` in a plain code cell)?
 """
+
 import linecache
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .check import forbidden_allowed, forbidden_uses, public_results
+from .check import forbidden_uses, public_results
 from .extract import _chunk
 from .registry import load_all
 
 # The states, from the most urgent to fix to done.
 NOT_WRITTEN, FORBIDDEN, UNSEEN, FAILED, PASSED = (
-    "not yet written", "forbidden", "not seen by the grader", "failed", "passed")
+    "not yet written",
+    "forbidden",
+    "not seen by the grader",
+    "failed",
+    "passed",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Status:
         total: public cases of the exercise.
         next_step: what to do about it; empty when passed.
     """
+
     name: str
     state: str
     passed: int | None
@@ -62,8 +69,10 @@ def grader_skips(fn) -> str:
         return "its cell is not plain Python (a %% cell magic or a syntax error)"
     names = {getattr(node, "name", None) for node in chunk.kept()}
     if code.co_name not in names:
-        return (f"`def {code.co_name}` is not at the top level of its cell (inside an if, for, "
-                "with or try); the grader runs only top-level definitions")
+        return (
+            f"`def {code.co_name}` is not at the top level of its cell (inside an if, for, "
+            "with or try); the grader runs only top-level definitions"
+        )
     return ""
 
 
@@ -85,32 +94,64 @@ def exercise_status(name: str, fn) -> Status:
     exercise = load_all()[name]
     total = len(exercise.public_cases)
     if fn is None:
-        return Status(name, NOT_WRITTEN, None, total,
-                      f"run the cell that defines `{exercise.signature}` (or Run All), then this one")
+        return Status(
+            name,
+            NOT_WRITTEN,
+            None,
+            total,
+            f"run the cell that defines `{exercise.signature}` (or Run All), then this one",
+        )
     if getattr(fn, "__module__", "").startswith("d2lcnn"):
-        return Status(name, FORBIDDEN, None, total,
-                      f"`{name}` is the course's own, imported from {fn.__module__}: write your own")
+        return Status(
+            name,
+            FORBIDDEN,
+            None,
+            total,
+            f"`{name}` is the course's own, imported from {fn.__module__}: write your own",
+        )
     if not callable(fn):
-        return Status(name, FAILED, None, total,
-                      f"`{name}` is a {type(fn).__name__}, not a function: define `def {exercise.signature}:`")
+        return Status(
+            name,
+            FAILED,
+            None,
+            total,
+            f"`{name}` is a {type(fn).__name__}, not a function: define `def {exercise.signature}:`",
+        )
     try:
         passed, lines = public_results(exercise, fn)
     except NotImplementedError:
-        return Status(name, NOT_WRITTEN, None, total,
-                      f"replace `raise NotImplementedError()` in `def {exercise.signature}` "
-                      "with your code, run that cell, then this one")
+        return Status(
+            name,
+            NOT_WRITTEN,
+            None,
+            total,
+            f"replace `raise NotImplementedError()` in `def {exercise.signature}` "
+            "with your code, run that cell, then this one",
+        )
     hits = forbidden_uses(exercise, fn)
     if hits:
         what, line = hits[0]
-        return Status(name, FORBIDDEN, passed, total,
-                      f"line {line} uses {what}, which scores 0: use {forbidden_allowed()}")
+        return Status(
+            name,
+            FORBIDDEN,
+            passed,
+            total,
+            f"line {line} uses {what}, which scores 0: use {exercise.allowed}",
+        )
     skipped = grader_skips(fn)
     if skipped:
-        return Status(name, UNSEEN, passed, total, f"{skipped}: move `def {exercise.signature}` there")
+        return Status(
+            name, UNSEEN, passed, total, f"{skipped}: move `def {exercise.signature}` there"
+        )
     if passed < total:
         first = next(line for line in lines if line.startswith("  x"))
-        return Status(name, FAILED, passed, total, f"{first.strip()[3:]} (details: "
-                      f'd2lcnn.check("{name}", {name}))')
+        return Status(
+            name,
+            FAILED,
+            passed,
+            total,
+            f'{first.strip()[3:]} (details: d2lcnn.check("{name}", {name}))',
+        )
     return Status(name, PASSED, passed, total, "")
 
 
@@ -131,8 +172,11 @@ def _which_notebook(namespace: dict) -> str | None:
     session = namespace.get("__session__") or os.environ.get("JPY_SESSION_NAME")
     if session and notebook_exercises(session):
         return session
-    mine = {load_all()[n].notebook for n, v in namespace.items() if n in load_all()
-            and getattr(v, "__module__", None) == namespace.get("__name__")}
+    mine = {
+        load_all()[n].notebook
+        for n, v in namespace.items()
+        if n in load_all() and getattr(v, "__module__", None) == namespace.get("__name__")
+    }
     return mine.pop() if len(mine) == 1 else None
 
 
@@ -161,8 +205,10 @@ def check_all(notebook: str | None = None) -> None:
     namespace = sys._getframe(1).f_globals
     notebook = notebook or _which_notebook(namespace)
     if notebook is None or not notebook_exercises(notebook):
-        print("check_all: cannot tell which notebook this is; name it, e.g. "
-              'd2lcnn.check_all("02_conv_layer").')
+        print(
+            "check_all: cannot tell which notebook this is; name it, e.g. "
+            'd2lcnn.check_all("02_conv_layer").'
+        )
         return
     statuses = notebook_status(notebook, namespace)
     done = sum(s.state == PASSED for s in statuses)
@@ -173,7 +219,9 @@ def check_all(notebook: str | None = None) -> None:
         print(f"  {s.name:<{width}}  {s.state}{cases}")
     todo = next((s for s in statuses if s.state != PASSED), None)
     if todo is None:
-        print("All exercises pass their public cases. Save the notebook (Ctrl+S): "
-              "the grader reads the saved file and also runs hidden cases.")
+        print(
+            "All exercises pass their public cases. Save the notebook (Ctrl+S): "
+            "the grader reads the saved file and also runs hidden cases."
+        )
     else:
         print(f"Next: {todo.name}: {todo.next_step}.")

@@ -8,6 +8,7 @@ after OpenMP has started its threads can hang the child), and it is a child
 subreaper: whatever a job leaves behind, detached daemons included, becomes
 its child and is killed and reaped before the next job.
 """
+
 import ctypes
 import gc
 import json
@@ -20,13 +21,46 @@ import tempfile
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
-OUTPUT_KEEP = 16 * 1024          # bytes of printed output kept; the rest is counted and dropped
-RESULT_LIMIT = 64 * 2**20        # bytes of results read from a child at most
-PRELOAD = ("collections", "itertools", "functools", "random", "time", "typing", "dataclasses", "copy",
-           "operator", "string", "re", "json", "socket", "subprocess", "ctypes", "threading", "signal",
-           "tempfile", "pathlib", "statistics", "fractions", "decimal", "heapq", "bisect", "array",
-           "struct", "io", "warnings", "inspect", "traceback", "encodings.idna", "multiprocessing",
-           "numpy", "torch.nn.modules.conv", "torch.nn.modules.pooling", "torch.nn.modules.fold")
+OUTPUT_KEEP = 16 * 1024  # bytes of printed output kept; the rest is counted and dropped
+RESULT_LIMIT = 64 * 2**20  # bytes of results read from a child at most
+PRELOAD = (
+    "collections",
+    "itertools",
+    "functools",
+    "random",
+    "time",
+    "typing",
+    "dataclasses",
+    "copy",
+    "operator",
+    "string",
+    "re",
+    "json",
+    "socket",
+    "subprocess",
+    "ctypes",
+    "threading",
+    "signal",
+    "tempfile",
+    "pathlib",
+    "statistics",
+    "fractions",
+    "decimal",
+    "heapq",
+    "bisect",
+    "array",
+    "struct",
+    "io",
+    "warnings",
+    "inspect",
+    "traceback",
+    "encodings.idna",
+    "multiprocessing",
+    "numpy",
+    "torch.nn.modules.conv",
+    "torch.nn.modules.pooling",
+    "torch.nn.modules.fold",
+)
 
 
 def _read_some(fd, buf, limit):
@@ -93,6 +127,7 @@ def _kill_group(pid):
 def run_job(job, slot):
     """Fork a sandboxed child for ``job``, collect its results and output, clean up after it."""
     from . import sandbox
+
     scratch = tempfile.mkdtemp(prefix="d2lcnn-grade-")
     if os.getuid() == 0:
         os.chown(scratch, sandbox.SANDBOX_UID_BASE + slot, sandbox.SANDBOX_GID)
@@ -109,6 +144,7 @@ def run_job(job, slot):
             sandbox.run(job, res_w, out_w, slot, scratch)
         except BaseException:  # a grader bug before the student's code ran: show it, exit 70
             import traceback
+
             traceback.print_exc()
         finally:
             os._exit(70)
@@ -133,15 +169,18 @@ def run_job(job, slot):
         watch = list(open_fds) + ([pidfd] if pidfd is not None else [])
         ready = select.select(watch, [], [], min(left, 0.01 if pidfd is None else left))[0]
         for fd in ready:
-            if fd in open_fds and not _read_some(fd, results if fd == res_r else output,
-                                                 RESULT_LIMIT if fd == res_r else OUTPUT_KEEP):
+            if fd in open_fds and not _read_some(
+                fd, results if fd == res_r else output, RESULT_LIMIT if fd == res_r else OUTPUT_KEEP
+            ):
                 open_fds.discard(fd)
         done, st = os.waitpid(pid, os.WNOHANG)
         if done:
             status = st
     wall = time.monotonic() - start
     for fd in open_fds:  # what the child wrote just before it ended
-        _read_some(fd, results if fd == res_r else output, RESULT_LIMIT if fd == res_r else OUTPUT_KEEP)
+        _read_some(
+            fd, results if fd == res_r else output, RESULT_LIMIT if fd == res_r else OUTPUT_KEEP
+        )
     _kill_group(pid)
     kill_descendants()
     for fd in (res_r, out_r, pidfd):
@@ -161,12 +200,18 @@ def run_job(job, slot):
                 pass
             malformed += 1
     sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else None
-    return {"id": job["id"], "messages": messages, "malformed": malformed,
-            "results_truncated": results["total"] > RESULT_LIMIT,
-            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": signal.Signals(sig).name if sig else None, "timed_out": timed_out,
-            "wall_s": round(wall, 4), "output": output["data"].decode("utf-8", "replace"),
-            "output_bytes": output["total"]}
+    return {
+        "id": job["id"],
+        "messages": messages,
+        "malformed": malformed,
+        "results_truncated": results["total"] > RESULT_LIMIT,
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": signal.Signals(sig).name if sig else None,
+        "timed_out": timed_out,
+        "wall_s": round(wall, 4),
+        "output": output["data"].decode("utf-8", "replace"),
+        "output_bytes": output["total"],
+    }
 
 
 def main():
@@ -177,13 +222,19 @@ def main():
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # a stray print cannot corrupt the reply channel
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle: it closes our stdin
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C is the grader's to handle: it closes our stdin
     import importlib
+
     import torch
+
     torch.set_num_threads(1)  # before anything else: no OpenMP pool to break forks
     import d2lcnn  # noqa: F401  (the course package, as students import it)
+
     from . import sandbox
     from .registry import load_all
+
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -205,7 +256,7 @@ def main():
             reply = {"id": job.get("id"), "worker_error": f"{type(e).__name__}: {e}"}
         data = (json.dumps(reply) + "\n").encode()
         while data:
-            data = data[os.write(replies, data):]
+            data = data[os.write(replies, data) :]
 
 
 if __name__ == "__main__":

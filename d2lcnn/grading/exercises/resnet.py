@@ -1,8 +1,9 @@
 """Exercises of the chapter "Residual networks (ResNet)" (solutions/13_resnet.ipynb)."""
+
 import torch
 from torch.nn import functional as F
 
-from .registry import Case, Exercise, register
+from ..registry import Case, Exercise, register
 
 
 def resnet_stage_shape_reference(input_shape, num_channels, num_residuals, first_block=False):
@@ -33,21 +34,25 @@ def resnet_stage_shape_hidden(gen):
         h, w = (int(v) for v in torch.randint(1, 40, (2,), generator=gen))
         first_block = i % 2 == 0
         channels = c * 8 if first_block else c * 16
-        cases.append(Case(f"random stage #{i + 1}",
-                          ((n, c * 8, h, w), channels, num_residuals, first_block)))
+        cases.append(
+            Case(f"random stage #{i + 1}", ((n, c * 8, h, w), channels, num_residuals, first_block))
+        )
     return cases
 
 
-register(Exercise(
-    name="resnet_stage_shape",
-    signature="resnet_stage_shape(input_shape, num_channels, num_residuals, first_block=False)",
-    notebook="solutions/13_resnet.ipynb",
-    reference=resnet_stage_shape_reference,
-    public_cases=(
-        Case("stage b2 of ResNet-18 at 96x96", ((1, 64, 24, 24), 64, 2, True)),
-        Case("stage b3 of ResNet-18 at 96x96", ((1, 64, 24, 24), 128, 2, False)),
-        Case("odd height and width", ((2, 128, 7, 5), 256, 2, False)),
-    ),
-    hidden_cases=resnet_stage_shape_hidden,
-    forbidden=(),
-))
+register(
+    Exercise(
+        name="resnet_stage_shape",
+        signature="resnet_stage_shape(input_shape, num_channels, num_residuals, first_block=False)",
+        notebook="solutions/13_resnet.ipynb",
+        reference=resnet_stage_shape_reference,
+        public_cases=(
+            Case("stage b2 of ResNet-18 at 96x96", ((1, 64, 24, 24), 64, 2, True)),
+            Case("stage b3 of ResNet-18 at 96x96", ((1, 64, 24, 24), 128, 2, False)),
+            Case("odd height and width", ((2, 128, 7, 5), 256, 2, False)),
+        ),
+        hidden_cases=resnet_stage_shape_hidden,
+        allowed="arithmetic on the arguments",
+        forbidden=(),
+    )
+)

@@ -1,16 +1,23 @@
 """Exercises of the chapter "Batch normalization" (solutions/12_batch_norm.ipynb)."""
+
 import torch
 from torch.nn import functional as F
 
-from .registry import Case, Exercise, register
+from ..registry import Case, Exercise, register
 
 # The library calls that would do the whole exercise in one line.
 BATCH_NORM_FORBIDDEN = (
-    "torch.nn.functional.batch_norm", "torch.batch_norm", "torch.native_batch_norm",
-    "torch._native_batch_norm_legit*", "torch.nn.*BatchNorm*",
-    "torch.nn.functional.instance_norm", "torch.instance_norm",
-    "torch.nn.functional.layer_norm", "torch.layer_norm",
-    "torch.nn.functional.group_norm", "torch.group_norm",
+    "torch.nn.functional.batch_norm",
+    "torch.batch_norm",
+    "torch.native_batch_norm",
+    "torch._native_batch_norm_legit*",
+    "torch.nn.*BatchNorm*",
+    "torch.nn.functional.instance_norm",
+    "torch.instance_norm",
+    "torch.nn.functional.layer_norm",
+    "torch.layer_norm",
+    "torch.nn.functional.group_norm",
+    "torch.group_norm",
 )
 
 
@@ -22,8 +29,16 @@ def batch_norm_reference(X, gamma, beta, moving_mean, moving_var, eps, momentum)
     with torch.no_grad():
         # F.batch_norm updates mean and var in place, with PyTorch's momentum
         # convention and the unbiased batch variance.
-        Y = F.batch_norm(X, mean, var, gamma.reshape(C), beta.reshape(C),
-                         training=training, momentum=momentum, eps=eps)
+        Y = F.batch_norm(
+            X,
+            mean,
+            var,
+            gamma.reshape(C),
+            beta.reshape(C),
+            training=training,
+            momentum=momentum,
+            eps=eps,
+        )
     return Y, mean.reshape(moving_mean.shape), var.reshape(moving_var.shape)
 
 
@@ -36,15 +51,21 @@ def _case(label, gen, shape, training, momentum=0.1, eps=1e-5, loc=0.0, scale=1.
     beta = 0.5 * torch.randn(*stat, generator=gen)
     moving_mean = torch.randn(*stat, generator=gen)
     moving_var = 0.5 + torch.rand(*stat, generator=gen)
-    return Case(label, (X, gamma, beta, moving_mean, moving_var),
-                {"eps": eps, "momentum": momentum}, grad_enabled=training)
+    return Case(
+        label,
+        (X, gamma, beta, moving_mean, moving_var),
+        {"eps": eps, "momentum": momentum},
+        grad_enabled=training,
+    )
 
 
 def _public():
     gen = torch.Generator().manual_seed(12)
     return (
         _case("fully connected input (batch, features), training mode", gen, (8, 4), True),
-        _case("convolutional input (batch, channels, h, w), training mode", gen, (4, 3, 5, 5), True),
+        _case(
+            "convolutional input (batch, channels, h, w), training mode", gen, (4, 3, 5, 5), True
+        ),
         _case("fully connected input, inference mode (torch.no_grad)", gen, (8, 4), False),
         _case("convolutional input, inference mode (torch.no_grad)", gen, (4, 3, 5, 5), False),
     )
@@ -69,17 +90,27 @@ def batch_norm_hidden(gen):
             shape = (n + 1, c, h, w)
         momentum = float(torch.rand((), generator=gen))
         mode = "training" if training else "inference"
-        cases.append(_case(f"random {shape} input, {mode} mode, momentum {momentum:.2f}",
-                           gen, shape, training, momentum=momentum))
+        cases.append(
+            _case(
+                f"random {shape} input, {mode} mode, momentum {momentum:.2f}",
+                gen,
+                shape,
+                training,
+                momentum=momentum,
+            )
+        )
     return cases
 
 
-register(Exercise(
-    name="batch_norm",
-    signature="batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum)",
-    notebook="solutions/12_batch_norm.ipynb",
-    reference=batch_norm_reference,
-    public_cases=_public(),
-    hidden_cases=batch_norm_hidden,
-    forbidden=BATCH_NORM_FORBIDDEN,
-))
+register(
+    Exercise(
+        name="batch_norm",
+        signature="batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum)",
+        notebook="solutions/12_batch_norm.ipynb",
+        reference=batch_norm_reference,
+        public_cases=_public(),
+        hidden_cases=batch_norm_hidden,
+        allowed="reductions (mean, var) and elementwise arithmetic on X",
+        forbidden=BATCH_NORM_FORBIDDEN,
+    )
+)

@@ -1,8 +1,9 @@
 """Exercises of the chapter "Densely connected networks (DenseNet)" (solutions/14_densenet.ipynb)."""
+
 import torch
 from torch.nn import functional as F
 
-from .registry import Case, Exercise, register
+from ..registry import Case, Exercise, register
 
 
 def dense_block_channels_reference(num_convs, input_channels, growth_rate):
@@ -28,8 +29,9 @@ def dense_block_channels_hidden(gen):
         Case("one convolution", (1, 64, 32)),
     ]
     for i in range(4):
-        num_convs, input_channels, growth_rate = (int(v) for v in
-                                                  torch.randint(1, 65, (3,), generator=gen))
+        num_convs, input_channels, growth_rate = (
+            int(v) for v in torch.randint(1, 65, (3,), generator=gen)
+        )
         cases.append(Case(f"random block #{i + 1}", (num_convs % 9, input_channels, growth_rate)))
     return cases
 
@@ -47,28 +49,34 @@ def transition_shape_hidden(gen):
     return cases
 
 
-register(Exercise(
-    name="dense_block_channels",
-    signature="dense_block_channels(num_convs, input_channels, growth_rate)",
-    notebook="solutions/14_densenet.ipynb",
-    reference=dense_block_channels_reference,
-    public_cases=(
-        Case("the book's small example: 2 convs, 3 inputs, 10 per conv", (2, 3, 10)),
-        Case("DenseNet's first block: 4 convs, 64 inputs, growth 32", (4, 64, 32)),
-    ),
-    hidden_cases=dense_block_channels_hidden,
-    forbidden=(),
-))
+register(
+    Exercise(
+        name="dense_block_channels",
+        signature="dense_block_channels(num_convs, input_channels, growth_rate)",
+        notebook="solutions/14_densenet.ipynb",
+        reference=dense_block_channels_reference,
+        public_cases=(
+            Case("the book's small example: 2 convs, 3 inputs, 10 per conv", (2, 3, 10)),
+            Case("DenseNet's first block: 4 convs, 64 inputs, growth 32", (4, 64, 32)),
+        ),
+        hidden_cases=dense_block_channels_hidden,
+        allowed="arithmetic on the arguments",
+        forbidden=(),
+    )
+)
 
-register(Exercise(
-    name="transition_shape",
-    signature="transition_shape(input_shape, num_channels)",
-    notebook="solutions/14_densenet.ipynb",
-    reference=transition_shape_reference,
-    public_cases=(
-        Case("the book's small example: (4, 23, 8, 8) to 10 channels", ((4, 23, 8, 8), 10)),
-        Case("DenseNet's first transition at 96x96", ((1, 192, 24, 24), 96)),
-    ),
-    hidden_cases=transition_shape_hidden,
-    forbidden=(),
-))
+register(
+    Exercise(
+        name="transition_shape",
+        signature="transition_shape(input_shape, num_channels)",
+        notebook="solutions/14_densenet.ipynb",
+        reference=transition_shape_reference,
+        public_cases=(
+            Case("the book's small example: (4, 23, 8, 8) to 10 channels", ((4, 23, 8, 8), 10)),
+            Case("DenseNet's first transition at 96x96", ((1, 192, 24, 24), 96)),
+        ),
+        hidden_cases=transition_shape_hidden,
+        allowed="arithmetic on the arguments",
+        forbidden=(),
+    )
+)

@@ -1,8 +1,10 @@
 """Exercises of the chapter "AlexNet" (solutions/08_alexnet.ipynb)."""
+
 import torch
 from torch.nn import functional as F
 
-from .registry import CONV_POOL_FORBIDDEN, Case, Exercise, register
+from ..registry import Case, Exercise, register
+from .common import CONV_POOL_FORBIDDEN
 
 
 def alexnet_output_size_reference(n):
@@ -25,26 +27,31 @@ def alexnet_output_size_reference(n):
 
 
 def alexnet_output_size_hidden(gen):
-    cases = [Case("the smallest input AlexNet accepts", (65,)),
-             Case("one pixel more than the smallest", (66,)),
-             Case("a 96x96 input", (96,)),
-             Case("a large input", (1000,))]
+    cases = [
+        Case("the smallest input AlexNet accepts", (65,)),
+        Case("one pixel more than the smallest", (66,)),
+        Case("a 96x96 input", (96,)),
+        Case("a large input", (1000,)),
+    ]
     for n in torch.randint(65, 600, (4,), generator=gen).tolist():
         cases.append(Case(f"random {n}x{n} input", (n,)))
     return cases
 
 
-register(Exercise(
-    name="alexnet_output_size",
-    signature="alexnet_output_size(n)",
-    notebook="solutions/08_alexnet.ipynb",
-    reference=alexnet_output_size_reference,
-    public_cases=(
-        Case("the book's 224x224 input", (224,)),
-        Case("the original paper's 227x227 input", (227,)),
-        Case("a 100x100 input", (100,)),
-    ),
-    hidden_cases=alexnet_output_size_hidden,
-    # Running the layers on a dummy input would answer without the arithmetic.
-    forbidden=CONV_POOL_FORBIDDEN,
-))
+register(
+    Exercise(
+        name="alexnet_output_size",
+        signature="alexnet_output_size(n)",
+        notebook="solutions/08_alexnet.ipynb",
+        reference=alexnet_output_size_reference,
+        public_cases=(
+            Case("the book's 224x224 input", (224,)),
+            Case("the original paper's 227x227 input", (227,)),
+            Case("a 100x100 input", (100,)),
+        ),
+        hidden_cases=alexnet_output_size_hidden,
+        allowed="arithmetic on the arguments (the output-size formula of each layer)",
+        # Running the layers on a dummy input would answer without the arithmetic.
+        forbidden=CONV_POOL_FORBIDDEN,
+    )
+)
