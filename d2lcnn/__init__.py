@@ -7,6 +7,8 @@ such as ``d2lcnn.corr2d`` or ``d2lcnn.load_data_fashion_mnist`` works.
 """
 
 from . import chapters
+from .animator import Animator as Animator
+from .compat import *
 from .config import quick_mode as quick_mode
 from .data import *
 from .grading import check as check

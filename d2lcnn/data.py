@@ -258,7 +258,9 @@ def load_data_fashion_mnist(batch_size, resize=None):
 
     In quick mode (``D2LCNN_QUICK=1``) only the first
     ``config.QUICK_TRAIN_EXAMPLES`` / ``config.QUICK_TEST_EXAMPLES`` examples
-    are served.
+    are served; at 28x28 (no ``resize``) at least ``config.QUICK_MIN_BATCHES``
+    training batches, which the book's own ``train_ch6`` needs and which cost
+    well under a second.
 
     Args:
         batch_size: examples per minibatch.
@@ -273,10 +275,10 @@ def load_data_fashion_mnist(batch_size, resize=None):
     """
     (train_X, train_y), (test_X, test_y) = load_split(True), load_split(False)
     if config.quick_mode():
-        train_X, train_y = (
-            train_X[: config.QUICK_TRAIN_EXAMPLES],
-            train_y[: config.QUICK_TRAIN_EXAMPLES],
-        )
+        n = config.QUICK_TRAIN_EXAMPLES
+        if resize is None:
+            n = max(n, config.QUICK_MIN_BATCHES * batch_size)
+        train_X, train_y = train_X[:n], train_y[:n]
         test_X, test_y = test_X[: config.QUICK_TEST_EXAMPLES], test_y[: config.QUICK_TEST_EXAMPLES]
     return (
         FashionMNISTBatches(train_X, train_y, batch_size, shuffle=True, resize=resize),

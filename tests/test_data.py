@@ -87,9 +87,13 @@ def test_quick_mode_serves_a_slice(fixture_set, tmp_path, monkeypatch):
     monkeypatch.setenv("D2LCNN_QUICK", "1")
     monkeypatch.setattr(config, "QUICK_TRAIN_EXAMPLES", 8)
     monkeypatch.setattr(config, "QUICK_TEST_EXAMPLES", 4)
-    train_iter, test_iter = data.load_data_fashion_mnist(100)
+    train_iter, test_iter = data.load_data_fashion_mnist(100, resize=28)
     assert train_iter.num_examples == 8 and test_iter.num_examples == 4
     assert config.epochs(10) == config.QUICK_MAX_EPOCHS
+    # 28x28: at least five training batches, as the book's own train_ch6 needs.
+    train_iter, _ = data.load_data_fashion_mnist(3)
+    assert train_iter.num_examples == 15 and len(train_iter) == config.QUICK_MIN_BATCHES
+    assert data.load_data_fashion_mnist(1)[0].num_examples == 8
 
 
 def test_lookup_order_env_then_cache_then_system(fixture_set, tmp_path, monkeypatch):
