@@ -176,14 +176,23 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     return correct.item() / total
 
 
-class Metrics(NamedTuple):
+class _MetricsFields(NamedTuple):
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    examples_per_sec: float
+    time: float
+
+
+class Metrics(_MetricsFields):
     """What ``train_ch6`` returns: the last epoch's mean training loss and
     accuracy, the test accuracy, training examples per second (training batches only,
     as the book counts), and the wall seconds of the whole call.
 
-    A notebook cell ending with ``train_ch6(...)`` shows no ``Metrics(...)`` line, as
-    with the book's ``train_ch6`` (which returns nothing): the curves and the printed
-    summary are the display. ``print(metrics)`` and ``metrics.test_acc`` show the values.
+    A notebook cell that ends with the ``train_ch6(...)`` call shows no
+    ``Metrics(...)`` line, as with the book's ``train_ch6`` (which returns nothing):
+    the curves and the printed summary are the display. Anywhere else (``metrics``
+    in a later cell, ``print``, a script) the values show as usual.
 
     Example::
 
@@ -192,14 +201,22 @@ class Metrics(NamedTuple):
         (0.78, Metrics(train_loss=0.47, train_acc=0.82, test_acc=0.78, examples_per_sec=16000.0, time=41.0))
     """
 
-    train_loss: float
-    train_acc: float
-    test_acc: float
-    examples_per_sec: float
-    time: float
+    cell: int | None = None  # the Jupyter cell whose train_ch6 call returned it
 
     def _ipython_display_(self) -> None:
-        """Jupyter's display hook: show nothing, like the book's ``train_ch6``."""
+        """Jupyter's display hook: nothing in the cell that trained, the values elsewhere."""
+        if self.cell is None or self.cell != _cell_number():
+            from IPython.display import display
+
+            display({"text/plain": repr(self)}, raw=True)
+
+
+def _cell_number() -> int | None:
+    """The execution count of the IPython cell running now (None outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return None if shell is None else shell.execution_count
 
 
 def _check_args(net, num_epochs, lr):
@@ -334,7 +351,9 @@ def train_ch6(
     examples_per_sec = n * epochs / timer.sum()
     print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
     print(f"{examples_per_sec:.1f} examples/sec on {device}")
-    return Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
+    metrics = Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
+    metrics.cell = _cell_number()
+    return metrics
 
 
 def _thread_tuned(batches, candidates, trials=3):

@@ -11,7 +11,6 @@ import inspect
 
 import pytest
 import torch
-from IPython.core.formatters import DisplayFormatter
 from torch import nn
 from torch.nn import functional as F
 
@@ -96,12 +95,25 @@ def test_aliases_mean_what_the_book_package_means():
         assert type(ours) is type(theirs) and torch.equal(torch.as_tensor(ours), torch.as_tensor(theirs))
 
 
-def test_train_ch6_result_shows_nothing_in_a_notebook():
+def test_train_ch6_result_shows_nothing_in_the_cell_that_trains(capsys, monkeypatch, tmp_path):
     """A cell ending with ``d2l.train_ch6(...)`` displays no value, as with the book's
-    (which returns ``None``); the metrics stay readable everywhere else."""
-    metrics = d2lcnn.Metrics(0.5, 0.8, 0.75, 1000.0, 2.0)
-    assert DisplayFormatter().format(metrics) == ({}, {})
-    assert repr(metrics).startswith("Metrics(train_loss=0.5") and metrics.test_acc == 0.75
+    (which returns ``None``); the metrics display as usual in a later cell."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))  # its history database goes there
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import sys; sys.path.insert(0, 'tests'); import d2lcnn, test_train as t", store_history=True)
+        shell.run_cell("a, b = t.tiny_iters(128); d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')", store_history=True)
+        trained = capsys.readouterr().out
+        shell.run_cell("m = d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')", store_history=True)
+        capsys.readouterr()
+        shell.run_cell("m", store_history=True)
+        later = capsys.readouterr().out
+    finally:
+        InteractiveShell.clear_instance()
+    assert "examples/sec" in trained and "Metrics(" not in trained
+    assert "Metrics(train_loss=" in later
 
 
 def test_animator_draws_like_the_book(tmp_path):
