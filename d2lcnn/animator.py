@@ -59,8 +59,13 @@ class Animator(LivePlot):
     ) -> None:
         # The book redraws at every point (six per epoch in train_ch6): no throttling.
         super().__init__(legend or [], xlim, live=in_notebook(), min_interval=0.0)
-        self.axis_settings = {"xlabel": xlabel, "ylabel": ylabel, "ylim": ylim,
-                              "xscale": xscale, "yscale": yscale}
+        self.axis_settings = {
+            "xlabel": xlabel,
+            "ylabel": ylabel,
+            "ylim": ylim,
+            "xscale": xscale,
+            "yscale": yscale,
+        }
         self.fmts, self.grid, self.figsize = tuple(fmts), (nrows, ncols), figsize
         self.plot_path = plot_path or os.environ.get("D2LCNN_PLOT")
 

@@ -83,16 +83,22 @@ def test_signatures_agree_with_the_installed_d2l_package():
 def test_aliases_mean_what_the_book_package_means():
     from d2l import torch as book
 
-    for name in ["tensor", "ones", "zeros", "arange", "normal", "float32", "stack", "concat",
-                 "matmul", "abs"]:
+    for name in "tensor ones zeros arange normal float32 stack concat matmul abs".split():
         assert getattr(d2lcnn, name) is getattr(book, name), name
     X = torch.arange(12.0).reshape(3, 4)
-    for name, args, kwargs in [("reshape", ((4, 3),), {}), ("reshape", (2, 6), {}),
-                               ("transpose", (), {}), ("reduce_sum", (), {}),
-                               ("reduce_sum", (), {"axis": 0}), ("reduce_sum", (1,), {}),
-                               ("size", (), {})]:
-        ours, theirs = getattr(d2lcnn, name)(X, *args, **kwargs), getattr(book, name)(X, *args, **kwargs)
-        assert type(ours) is type(theirs) and torch.equal(torch.as_tensor(ours), torch.as_tensor(theirs))
+    for name, args, kwargs in [
+        ("reshape", ((4, 3),), {}),
+        ("reshape", (2, 6), {}),
+        ("transpose", (), {}),
+        ("reduce_sum", (), {}),
+        ("reduce_sum", (), {"axis": 0}),
+        ("reduce_sum", (1,), {}),
+        ("size", (), {}),
+    ]:
+        ours = getattr(d2lcnn, name)(X, *args, **kwargs)
+        theirs = getattr(book, name)(X, *args, **kwargs)
+        assert type(ours) is type(theirs), name
+        assert torch.equal(torch.as_tensor(ours), torch.as_tensor(theirs)), name
 
 
 def test_train_ch6_result_shows_nothing_in_the_cell_that_trains(capsys, monkeypatch, tmp_path):
@@ -103,10 +109,18 @@ def test_train_ch6_result_shows_nothing_in_the_cell_that_trains(capsys, monkeypa
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path))  # its history database goes there
     shell = InteractiveShell.instance()
     try:
-        shell.run_cell("import sys; sys.path.insert(0, 'tests'); import d2lcnn, test_train as t", store_history=True)
-        shell.run_cell("a, b = t.tiny_iters(128); d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')", store_history=True)
+        shell.run_cell(
+            "import sys; sys.path.insert(0, 'tests'); import d2lcnn, test_train as t",
+            store_history=True,
+        )
+        shell.run_cell(
+            "a, b = t.tiny_iters(128); d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')",
+            store_history=True,
+        )
         trained = capsys.readouterr().out
-        shell.run_cell("m = d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')", store_history=True)
+        shell.run_cell(
+            "m = d2lcnn.train_ch6(t.tiny_net(), a, b, 1, 0.1, 'cpu')", store_history=True
+        )
         capsys.readouterr()
         shell.run_cell("m", store_history=True)
         later = capsys.readouterr().out
@@ -118,14 +132,23 @@ def test_train_ch6_result_shows_nothing_in_the_cell_that_trains(capsys, monkeypa
 
 def test_animator_draws_like_the_book(tmp_path):
     png = tmp_path / "curves.png"
-    animator = d2l.Animator(xlabel="epoch", ylabel="value", xlim=[1, 3], yscale="log",
-                            nrows=1, ncols=2, figsize=(5, 2), plot_path=png)
+    animator = d2l.Animator(
+        xlabel="epoch",
+        ylabel="value",
+        xlim=[1, 3],
+        yscale="log",
+        nrows=1,
+        ncols=2,
+        figsize=(5, 2),
+        plot_path=png,
+    )
     animator.add(1, (0.9, 0.5, None))  # three curves, no legend
     animator.add([2, 2.5, 3], [0.5, None, 0.7])  # one x per curve
     assert animator.xs == [[1, 2], [1], [3]] and animator.ys == [[0.9, 0.5], [0.5], [0.7]]
     fig = animator.figure()
     first = fig.axes[0]
-    assert len(fig.axes) == 2 and [line.get_linestyle() for line in first.lines] == ["-", "--", "-."]
+    assert len(fig.axes) == 2  # the book's grid, curves in the first axes
+    assert [line.get_linestyle() for line in first.lines] == ["-", "--", "-."]
     assert (first.get_xlabel(), first.get_ylabel(), first.get_yscale()) == ("epoch", "value", "log")
     assert first.get_xlim() == (1, 3) and first.get_legend() is None
     assert png.read_bytes()[:4] == b"\x89PNG"  # saved after every add outside Jupyter
@@ -180,8 +203,9 @@ def test_book_style_script_runs(monkeypatch, tmp_path, capsys):
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
     device, num_epochs = d2l.try_gpu(), 2
     optimizer, loss = torch.optim.SGD(net.parameters(), lr=0.1), nn.CrossEntropyLoss()
-    animator = d2l.Animator(xlabel="epoch", xlim=[1, num_epochs],
-                            legend=["train loss", "train acc", "test acc"])
+    animator = d2l.Animator(
+        xlabel="epoch", xlim=[1, num_epochs], legend=["train loss", "train acc", "test acc"]
+    )
     timer, num_batches = d2l.Timer(), len(train_iter)
     net.to(device)
     for epoch in range(num_epochs):
@@ -197,14 +221,17 @@ def test_book_style_script_runs(monkeypatch, tmp_path, capsys):
                 metric.add(l * X.shape[0], d2l.accuracy(net(X), y), X.shape[0])
             timer.stop()
             if (i + 1) % (num_batches // 5) == 0 or i == num_batches - 1:
-                animator.add(epoch + (i + 1) / num_batches,
-                             (metric[0] / metric[2], metric[1] / metric[2], None))
+                animator.add(
+                    epoch + (i + 1) / num_batches,
+                    (metric[0] / metric[2], metric[1] / metric[2], None),
+                )
         animator.add(epoch + 1, (None, None, evaluate_accuracy(net, train_iter)))
     assert [len(curve) for curve in animator.ys] == [12, 12, 2]
     assert (tmp_path / "animator.png").read_bytes()[:4] == b"\x89PNG"
     assert timer.sum() > 0
     assert d2l.evaluate_accuracy_gpu(net, train_iter) == pytest.approx(
-        evaluate_accuracy(net, train_iter))
+        evaluate_accuracy(net, train_iter)
+    )
 
     # And the package's own train_ch6, as the modern-CNN sections call it.
     metrics = d2l.train_ch6(net, train_iter, train_iter, 1, 0.1, d2l.try_gpu())
