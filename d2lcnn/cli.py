@@ -88,9 +88,9 @@ def cmd_workspace(args):
 
 
 def cmd_grade(args):
-    from .grading.cli import run
+    from .grading.cli import grade_command
 
-    return run(args)
+    return grade_command(args)
 
 
 def main(argv=None):

@@ -1,7 +1,8 @@
 """Grading: the exercise registry, the students' self-check, and the sandboxed grader.
 
-Machinery lives in this folder (registry, check, extract, forbidden, sandbox,
-worker, pool, judge, runner); the exercises themselves in ``exercises/``.
+Machinery lives in this folder (registry, check, extract, forbidden, protocol,
+isolation, tripwires, child, worker, pool, judge, runner); the exercises
+themselves in ``exercises/``.
 """
 
 from .check import check

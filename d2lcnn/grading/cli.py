@@ -6,13 +6,14 @@ end); 2 for usage errors (nothing is graded); 3 when a grading worker could
 not start (the environment is broken; what was graded is kept).
 """
 
+import argparse
 import sys
 
 from .pool import WorkerFailed
 from .runner import UsageError, grade
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Grade student notebooks (.ipynb) or Python files (.py): each exercise "
         "function runs in a sandboxed process on public and hidden cases."
@@ -57,7 +58,8 @@ def add_arguments(parser):
     )
 
 
-def run(args):
+def grade_command(args: argparse.Namespace) -> int:
+    """``d2lcnn grade``: grade, report, and return the exit status."""
     chosen = [n.strip() for n in args.exercises.split(",") if n.strip()] if args.exercises else None
     try:
         batch = grade(

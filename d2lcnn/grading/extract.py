@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .protocol import Source
+
 # What every submission sees before its own code, as in the course notebooks.
 PREAMBLE = (
     "import math\nimport numpy as np\nimport torch\nfrom torch import nn\n"
@@ -38,8 +40,9 @@ class Chunk:
     def kept(self):
         return [self.tree.body[i] for i in self.keep]
 
-    def to_json(self):
-        return {"filename": self.filename, "text": self.text, "keep": self.keep}
+    def to_source(self) -> Source:
+        """What the sandboxed child needs of it (see protocol.py)."""
+        return Source(self.filename, self.text, tuple(self.keep))
 
 
 @dataclass

@@ -14,16 +14,18 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import forbidden
 from .compare import to_array
-from .extract import Unreadable, read_submission
-from .judge import forbidden_feedback, judge, missing_feedback
+from .extract import Submission, Unreadable, read_submission
+from .judge import Verdict, broken_definition, judge, static_forbidden
 from .pool import Pool, limits
-from .registry import load_all
+from .protocol import Job
+from .registry import Exercise, load_all
 
 SEED_FILE = ".grading-seed"
 GRADEBOOK = "gradebook.csv"
@@ -213,39 +215,40 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     if not out.exists():
         out.mkdir(parents=True)
         out.chmod(0o700)  # grades are private (each file is 0600 too)
-    run = Run(out, load_seed(out, seed), timeout, log)
+    grader = Grader(out, load_seed(out, seed), timeout, log)
     # what student code must not read: the grades, and everyone's submissions
-    run.hidden = sorted(
+    grader.hidden = sorted(
         {str(out.resolve())}
         | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
     )
-    run.pool = Pool(min(jobs, len(files)))  # the workers import torch while the files are read
+    grader.pool = Pool(min(jobs, len(files)))  # the workers import torch while files are read
     try:
-        todo = run.plan(files, registry, exercises, force)
-        ex = ThreadPoolExecutor(max_workers=len(run.pool.workers))
+        todo = grader.plan(files, registry, exercises, force)
+        ex = ThreadPoolExecutor(max_workers=len(grader.pool.workers))
         try:
-            run.batch.graded = list(ex.map(run.grade_submission, todo))
+            grader.batch.graded = list(ex.map(grader.grade_submission, todo))
         finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
             ex.shutdown(wait=True, cancel_futures=True)
     finally:
-        run.pool.close()
+        grader.pool.close()
     if not todo:
-        write_gradebook(out, run.records)
-    run.batch.seconds = time.monotonic() - start
-    return run.batch
+        write_gradebook(out, grader.records)
+    grader.batch.seconds = time.monotonic() - start
+    return grader.batch
 
 
-class Run:
+class Grader:
     """One batch: its seed, the references' values, the pool, the results written so far."""
 
-    def __init__(self, out, seed, timeout, log):
+    def __init__(self, out: Path, seed: int, timeout: float, log: Callable[[str], None]) -> None:
         self.out, self.seed, self.timeout, self.log = out, seed, timeout, log
-        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[
-            :16
-        ]  # the seed stays secret
+        # the seed stays secret: results carry a hash of it
+        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
         self.batch, self.expected, self.lock = Batch(), {}, threading.Lock()
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
-        self.pool, self.hidden, self.records = None, [], read_records(out)
+        self.pool: Pool
+        self.hidden: list[str] = []
+        self.records = read_records(out)
 
     def plan(self, files, registry, chosen, force):
         """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
@@ -283,45 +286,30 @@ class Run:
                 self.expected[exercise.name] = (cases, [_expected(c, exercise) for c in cases])
             return self.expected[exercise.name]
 
-    def grade_exercise(self, sub, exercise):
+    def grade_exercise(self, sub: Submission, exercise: Exercise) -> Verdict:
+        """One exercise of one submission: static checks here, then a job for a worker."""
         cases, want = self.cases_of(exercise)
         hits = forbidden.scan(sub, exercise.name, forbidden.patterns_for(exercise))
         if hits:
-            what, filename, lineno = hits[0]
-            line = sub.line(filename, lineno)[:120]
-            where = f"{what} ({filename}, line {lineno}" + (f": `{line}`" if line else "") + ")"
-            return {
-                "score": 0.0,
-                "max_score": exercise.points,
-                "status": "forbidden",
-                "feedback": forbidden_feedback(exercise, where),
-                "output": "",
-            }
+            return static_forbidden(exercise, sub, hits[0])
         if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
-            return {
-                "score": 0.0,
-                "max_score": exercise.points,
-                "status": "error",
-                "feedback": missing_feedback(exercise, sub),
-                "output": "",
-            }
-        job = {
-            "id": next(self.jobs),
-            "exercise": exercise.name,
-            "seed": self.seed,
-            "timeout": self.timeout,
-            "chunks": [c.to_json() for c in sub.chunks],
-            "limits": self.limits,
-            "hidden": self.hidden,
-        }
-        reply = self.pool.run(job)
-        reply["timeout"] = self.timeout
-        return judge(exercise, cases, want, sub, reply)
+            return broken_definition(exercise, sub)
+        job = Job(
+            id=next(self.jobs),
+            exercise=exercise.name,
+            seed=self.seed,
+            timeout=self.timeout,
+            sources=tuple(c.to_source() for c in sub.chunks),
+            limits=self.limits,
+            hidden=tuple(self.hidden),
+        )
+        reply = self.pool.execute(job)
+        return judge(exercise, cases, want, sub, reply, self.timeout)
 
     def grade_submission(self, item):
         sub, exercises, target = item
         t0 = time.monotonic()
-        results = {e.name: self.grade_exercise(sub, e) for e in exercises}
+        results = {e.name: self.grade_exercise(sub, e).as_json() for e in exercises}
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
         with (
             self.lock

@@ -1,17 +1,18 @@
 """A grading worker: imports torch once, then forks one sandboxed child per job.
 
-Run as ``python -m d2lcnn.grading.worker SLOT``. Jobs arrive as JSON lines on
-stdin, results leave as JSON lines on stdout. Forking from a process that has
-already imported torch makes a job cost milliseconds instead of the seconds a
-fresh interpreter needs. The worker never runs a tensor op itself (forking
-after OpenMP has started its threads can hang the child), and it is a child
-subreaper: whatever a job leaves behind, detached daemons included, becomes
-its child and is killed and reaped before the next job.
+Run as ``python -m d2lcnn.grading.worker SLOT``. Jobs arrive as
+:class:`~d2lcnn.grading.protocol.Job` lines on stdin, replies leave as
+:class:`~d2lcnn.grading.protocol.Reply` lines on stdout. Forking from a
+process that has already imported torch makes a job cost milliseconds instead
+of the seconds a fresh interpreter needs. The worker never runs a tensor op
+itself (forking after OpenMP has started its threads can hang the child), and
+it is a child subreaper: whatever a job leaves behind, detached daemons
+included, becomes its child and is killed and reaped before the next job.
 """
 
 import ctypes
 import gc
-import json
+import importlib
 import os
 import select
 import shutil
@@ -19,6 +20,11 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from . import child, isolation
+from .protocol import Job, Message, ProtocolError, Reply, decode_job, decode_message, encode_reply
 
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_KEEP = 16 * 1024  # bytes of printed output kept; the rest is counted and dropped
@@ -63,24 +69,45 @@ PRELOAD = (
 )
 
 
-def _read_some(fd, buf, limit):
-    """Read what is available (at most 1 MiB, so a writer cannot hold us here) into ``buf``,
-    keeping its first ``limit`` bytes and counting the rest; False at end of file."""
-    for _ in range(16):
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return True
-        if not data:
-            return False
-        buf["total"] += len(data)
-        room = limit - len(buf["data"])
-        if room > 0:
-            buf["data"] += data[:room]
-    return True
+@dataclass
+class Capped:
+    """Bytes read from one of the child's pipes: the first ``limit`` kept, all counted."""
+
+    fd: int
+    limit: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def read_some(self) -> bool:
+        """Read what is available (at most 1 MiB, so a writer cannot hold us here); False at EOF."""
+        for _ in range(16):
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            self.total += len(chunk)
+            room = self.limit - len(self.data)
+            if room > 0:
+                self.data += chunk[:room]
+        return True
 
 
-def _parent_map():
+@dataclass
+class Child:
+    """A forked sandboxed child and the worker's ends of its pipes."""
+
+    pid: int
+    results: Capped
+    output: Capped
+    pidfd: int | None
+    start: float
+    status: int = 0
+    timed_out: bool = False
+
+
+def _parent_map() -> dict[int, int]:
     parents = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -92,7 +119,7 @@ def _parent_map():
     return parents
 
 
-def kill_descendants():
+def kill_descendants() -> None:
     """SIGKILL and reap every process below this one, until none is left."""
     me = os.getpid()
     for _ in range(200):
@@ -114,7 +141,7 @@ def kill_descendants():
         time.sleep(0.002)
 
 
-def _kill_group(pid):
+def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)  # the child's own process group (it called setsid)
     except (ProcessLookupError, PermissionError):
@@ -124,24 +151,19 @@ def _kill_group(pid):
             pass
 
 
-def run_job(job, slot):
-    """Fork a sandboxed child for ``job``, collect its results and output, clean up after it."""
-    from . import sandbox
-
-    scratch = tempfile.mkdtemp(prefix="d2lcnn-grade-")
-    if os.getuid() == 0:
-        os.chown(scratch, sandbox.SANDBOX_UID_BASE + slot, sandbox.SANDBOX_GID)
+def fork_child(job: Job, slot: int, scratch: str) -> Child:
+    """Fork the sandboxed child for ``job``; it runs :func:`child.main` and never returns."""
     res_r, res_w = os.pipe()
     out_r, out_w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     start = time.monotonic()
     pid = os.fork()
-    if pid == 0:  # the child: never returns
+    if pid == 0:
         try:
             os.close(res_r)
             os.close(out_r)
-            sandbox.run(job, res_w, out_w, slot, scratch)
+            child.main(job, res_w, out_w, slot, scratch)
         except BaseException:  # a grader bug before the student's code ran: show it, exit 70
             import traceback
 
@@ -152,88 +174,93 @@ def run_job(job, slot):
     os.close(out_w)
     for fd in (res_r, out_r):
         os.set_blocking(fd, False)
-    results, output = {"data": bytearray(), "total": 0}, {"data": bytearray(), "total": 0}
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd: int | None = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    deadline = start + job["timeout"]
-    status, timed_out, open_fds = None, False, {res_r, out_r}
-    while status is None:
+    return Child(pid, Capped(res_r, RESULT_LIMIT), Capped(out_r, OUTPUT_KEEP), pidfd, start)
+
+
+def collect(proc: Child, timeout: float) -> None:
+    """Read the child's pipes until it ends or ``timeout`` seconds pass (then kill it)."""
+    deadline = proc.start + timeout
+    pipes = {proc.results.fd: proc.results, proc.output.fd: proc.output}
+    while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            timed_out = True
-            _kill_group(pid)
-            status = os.waitpid(pid, 0)[1]
+            proc.timed_out = True
+            _kill_group(proc.pid)
+            proc.status = os.waitpid(proc.pid, 0)[1]
             break
-        watch = list(open_fds) + ([pidfd] if pidfd is not None else [])
-        ready = select.select(watch, [], [], min(left, 0.01 if pidfd is None else left))[0]
+        watch = list(pipes) + ([proc.pidfd] if proc.pidfd is not None else [])
+        ready = select.select(watch, [], [], min(left, 0.01 if proc.pidfd is None else left))[0]
         for fd in ready:
-            if fd in open_fds and not _read_some(
-                fd, results if fd == res_r else output, RESULT_LIMIT if fd == res_r else OUTPUT_KEEP
-            ):
-                open_fds.discard(fd)
-        done, st = os.waitpid(pid, os.WNOHANG)
+            if fd in pipes and not pipes[fd].read_some():
+                del pipes[fd]
+        done, status = os.waitpid(proc.pid, os.WNOHANG)
         if done:
-            status = st
-    wall = time.monotonic() - start
-    for fd in open_fds:  # what the child wrote just before it ended
-        _read_some(
-            fd, results if fd == res_r else output, RESULT_LIMIT if fd == res_r else OUTPUT_KEEP
-        )
-    _kill_group(pid)
+            proc.status = status
+            break
+    for pipe in pipes.values():  # what the child wrote just before it ended
+        pipe.read_some()
+
+
+def clean_up(proc: Child, scratch: str) -> None:
+    """Kill whatever the job left running, close its pipes, remove its scratch folder."""
+    _kill_group(proc.pid)
     kill_descendants()
-    for fd in (res_r, out_r, pidfd):
+    for fd in (proc.results.fd, proc.output.fd, proc.pidfd):
         if fd is not None:
             os.close(fd)
     shutil.rmtree(scratch, ignore_errors=True)
 
-    messages, malformed = [], 0
-    for line in results["data"].split(b"\n"):
+
+def parse_results(data: bytes) -> list[Message]:
+    """The child's messages; a line that is not one is dropped."""
+    messages = []
+    for line in data.split(b"\n"):
         if line.strip():
             try:
-                message = json.loads(line)
-                if isinstance(message, dict):
-                    messages.append(message)
-                    continue
-            except ValueError:
+                messages.append(decode_message(line))
+            except ProtocolError:
                 pass
-            malformed += 1
+    return messages
+
+
+def make_reply(job: Job, proc: Child) -> Reply:
+    status = proc.status
     sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else None
-    return {
-        "id": job["id"],
-        "messages": messages,
-        "malformed": malformed,
-        "results_truncated": results["total"] > RESULT_LIMIT,
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": signal.Signals(sig).name if sig else None,
-        "timed_out": timed_out,
-        "wall_s": round(wall, 4),
-        "output": output["data"].decode("utf-8", "replace"),
-        "output_bytes": output["total"],
-    }
+    return Reply(
+        id=job.id,
+        messages=tuple(parse_results(bytes(proc.results.data))),
+        results_truncated=proc.results.total > RESULT_LIMIT,
+        exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        signal=signal.Signals(sig).name if sig else None,
+        timed_out=proc.timed_out,
+        output=proc.output.data.decode("utf-8", "replace"),
+        output_bytes=proc.output.total,
+    )
 
 
-def main():
-    slot = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    jobs = os.fdopen(os.dup(0), "rb")
-    replies = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)  # a stray print cannot corrupt the reply channel
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    signal.signal(
-        signal.SIGINT, signal.SIG_IGN
-    )  # Ctrl-C is the grader's to handle: it closes our stdin
-    import importlib
+def handle_job(job: Job, slot: int) -> Reply:
+    """Fork a sandboxed child for ``job``, collect its results and output, clean up after it."""
+    scratch = tempfile.mkdtemp(prefix="d2lcnn-grade-")
+    isolation.prepare_scratch(scratch, slot)
+    proc = fork_child(job, slot, scratch)
+    collect(proc, job.timeout)
+    clean_up(proc, scratch)
+    return make_reply(job, proc)
 
+
+def preload(slot: int) -> None:
+    """Import what jobs use (torch, the course, common modules) once, before any fork."""
     import torch
 
     torch.set_num_threads(1)  # before anything else: no OpenMP pool to break forks
     import d2lcnn  # noqa: F401  (the course package, as students import it)
 
-    from . import sandbox
     from .registry import load_all
+    from .tripwires import tripwire_targets
 
     for name in PRELOAD:
         try:
@@ -241,22 +268,39 @@ def main():
         except ImportError:
             pass
     for exercise in load_all().values():
-        sandbox.tripwire_targets(tuple(exercise.forbidden))
-    warning = sandbox.check_interpreter_reachable(slot) if slot == 0 else None
+        tripwire_targets(tuple(exercise.forbidden))
+    warning = isolation.check_interpreter_reachable(slot) if slot == 0 else None
     if warning:
         print(warning, file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()  # a child's garbage collector then leaves the inherited heap alone (no copy-on-write storm)
-    os.write(replies, b'{"ready": true}\n')
+
+
+def serve(jobs: BinaryIO, replies: int, slot: int) -> None:
+    """Answer each job line with a reply line until stdin closes."""
     for line in jobs:
-        job = json.loads(line)
+        job = decode_job(line)
         try:
-            reply = run_job(job, slot)
+            reply = handle_job(job, slot)
         except Exception as e:  # a grader bug: report it on this job, keep serving
-            reply = {"id": job.get("id"), "worker_error": f"{type(e).__name__}: {e}"}
-        data = (json.dumps(reply) + "\n").encode()
+            reply = Reply(id=job.id, worker_error=f"{type(e).__name__}: {e}")
+        data = encode_reply(reply)
         while data:
             data = data[os.write(replies, data) :]
+
+
+def main() -> None:
+    slot = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    jobs = os.fdopen(os.dup(0), "rb")
+    replies = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # a stray print cannot corrupt the reply channel
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's: it closes our stdin
+    preload(slot)
+    os.write(replies, b'{"ready": true}\n')
+    serve(jobs, replies, slot)
 
 
 if __name__ == "__main__":

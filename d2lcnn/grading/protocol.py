@@ -1,0 +1,531 @@
+"""The grader's wire format: the job, the sandboxed child's messages, the worker's reply.
+
+One submission crosses two process boundaries: the grader sends a :class:`Job`
+to a worker (a JSON line on its stdin), the worker forks a sandboxed child that
+writes one JSON line per :data:`Message` on a dedicated pipe, and the worker
+answers with a :class:`Reply` (a JSON line on its stdout). Every type here has
+its encoder and its decoder side by side. Decoders are strict: exact keys,
+exact types (``True`` is not an int), bounded sizes; anything else raises
+:class:`ProtocolError`, because the child's side of the pipe is written by
+student code.
+
+Returned values travel as :data:`Value`: tensors and arrays as their shape and
+raw float64 bytes, converted in the child by functions captured when this
+module is imported (in the worker, before any student code runs).
+"""
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .compare import Received
+
+MAX_ELEMENTS = 2**24  # a returned tensor larger than this is not an answer to these exercises
+MAX_DIMS = 16
+MAX_TUPLE = 64
+TYPE_CHARS = 80  # a type's name, as received
+MESSAGE_CHARS = 300  # an exception's message
+TEXT_CHARS = 400  # other short texts (a forbidden name, a file name)
+MAX_FRAMES = 3
+
+
+class ProtocolError(ValueError):
+    """A line that is not a message of this protocol (malformed, oversized, wrong types)."""
+
+
+# ---- strict field access ----------------------------------------------------------
+
+
+def _fields(data: Any, kind: str, keys: set[str]) -> dict:
+    """``data`` as a dict of exactly ``keys`` plus ``"kind": kind``."""
+    if not isinstance(data, dict) or data.get("kind") != kind or set(data) != keys | {"kind"}:
+        raise ProtocolError(f"not a {kind!r} message with fields {sorted(keys)}")
+    return data
+
+
+def _int(value: Any, low: int = 0, high: int = 2**62) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise ProtocolError(f"expected an integer in [{low}, {high}]")
+    return value
+
+
+def _float(value: Any) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ProtocolError("expected a finite number")
+    return float(value)
+
+
+def _str(value: Any, limit: int = TEXT_CHARS) -> str:
+    if type(value) is not str or len(value) > limit:
+        raise ProtocolError(f"expected a string of at most {limit} characters")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ProtocolError("expected true or false")
+    return value
+
+
+def _list(value: Any, limit: int) -> list:
+    if type(value) is not list or len(value) > limit:
+        raise ProtocolError(f"expected a list of at most {limit} items")
+    return value
+
+
+def _loads(line: bytes | str) -> Any:
+    try:
+        return json.loads(line, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"not JSON ({type(e).__name__})") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ProtocolError(f"{name} is not a number of this protocol")
+
+
+def _dumps(data: Any) -> bytes:
+    return (json.dumps(data, allow_nan=False, separators=(",", ":")) + "\n").encode()
+
+
+# ---- the job -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one job's child: CPU seconds, address space on top of what the
+    worker maps, file size, processes."""
+
+    cpu_s: int
+    extra_as_bytes: int
+    fsize_bytes: int
+    nproc: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """One cell (or a whole .py file) of the submission and which top-level statements run."""
+
+    filename: str  # "cell 5" or "alice.py", as tracebacks name it
+    text: str
+    keep: tuple[int, ...]  # indices into ast.parse(text).body
+
+
+@dataclass(frozen=True)
+class Job:
+    """One exercise of one submission, for a worker.
+
+    Attributes:
+        id: the grader's number for it; the reply carries it back.
+        exercise: the registered exercise's name.
+        seed: the hidden cases' seed.
+        timeout: wall-clock seconds the child may take.
+        sources: the submission's definitions.
+        limits: the child's resource limits.
+        hidden: folders the child must not see.
+    """
+
+    id: int
+    exercise: str
+    seed: int
+    timeout: float
+    sources: tuple[Source, ...]
+    limits: Limits
+    hidden: tuple[str, ...]
+
+
+def encode_job(job: Job) -> bytes:
+    """``job`` as one JSON line."""
+    return _dumps(
+        {
+            "kind": "job",
+            "id": job.id,
+            "exercise": job.exercise,
+            "seed": job.seed,
+            "timeout": job.timeout,
+            "sources": [[s.filename, s.text, list(s.keep)] for s in job.sources],
+            "limits": [
+                job.limits.cpu_s,
+                job.limits.extra_as_bytes,
+                job.limits.fsize_bytes,
+                job.limits.nproc,
+            ],
+            "hidden": list(job.hidden),
+        }
+    )
+
+
+def decode_job(line: bytes | str) -> Job:
+    """The :class:`Job` of one line written by :func:`encode_job`."""
+    d = _fields(
+        _loads(line), "job", {"id", "exercise", "seed", "timeout", "sources", "limits", "hidden"}
+    )
+    sources = []
+    for item in _list(d["sources"], 10_000):
+        filename, text, keep = _list(item, 3)
+        sources.append(
+            Source(_str(filename), _str(text, 2**26), tuple(_int(i) for i in _list(keep, 10**6)))
+        )
+    cpu, extra, fsize, nproc = (_int(v) for v in _list(d["limits"], 4))
+    return Job(
+        id=_int(d["id"]),
+        exercise=_str(d["exercise"]),
+        seed=_int(d["seed"]),
+        timeout=_float(d["timeout"]),
+        sources=tuple(sources),
+        limits=Limits(cpu, extra, fsize, nproc),
+        hidden=tuple(_str(h, 4096) for h in _list(d["hidden"], 10_000)),
+    )
+
+
+# ---- returned values -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorValue:
+    """A returned tensor or array: the dtype it had, its shape, its values as float64."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    data: bytes  # little-endian float64, row-major
+
+
+@dataclass(frozen=True)
+class NumberValue:
+    """A returned Python or numpy number."""
+
+    value: int | float
+
+
+@dataclass(frozen=True)
+class TupleValue:
+    items: tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class OtherValue:
+    """Anything else, by a description of its type (the grader never sees the object)."""
+
+    type: str
+
+
+Value = TensorValue | NumberValue | TupleValue | OtherValue
+
+# Captured now (in the worker, before any student code can patch them) for encode_value.
+_isinstance, _issubclass, _type, _str_of, _int_of = isinstance, issubclass, type, str, int
+_BaseException, _tuple_iter = BaseException, tuple.__iter__
+_TensorBase, _ndarray, _generic = torch._C.TensorBase, np.ndarray, np.generic
+_detach, _to, _contig, _numpy, _numel = (
+    torch.Tensor.detach,
+    torch.Tensor.to,
+    torch.Tensor.contiguous,
+    torch.Tensor.numpy,
+    torch.Tensor.numel,
+)
+_tobytes, _astype, _np_array = np.ndarray.tobytes, np.ndarray.astype, np.array
+_DisableTorchFunction, _float64 = torch._C.DisableTorchFunction, torch.float64
+
+
+def encode_value(value: Any) -> Value:
+    """What a student's function returned, as plain data; runs in the sandboxed child.
+
+    Uses only functions captured at import, and never trusts what the object
+    says about itself: a tensor subclass is read through torch's base class.
+    """
+    if _isinstance(value, tuple):
+        return TupleValue(tuple(encode_value(v) for v in _tuple_iter(value))[:MAX_TUPLE])
+    if _type(value) in (int, bool, float):
+        if _type(value) is float or -(2**63) <= value < 2**64:
+            return NumberValue(value if _type(value) is float else _int_of(value))
+        return OtherValue("int too large for a tensor")
+    if _isinstance(value, _generic) and value.dtype.kind in "biuf":
+        return NumberValue(value.item())
+    try:
+        if _type(value) is list:  # nested lists of numbers, as the comparison has always accepted
+            value = _np_array(value, dtype=np.float64)
+        if _issubclass(_type(value), _TensorBase):
+            with _DisableTorchFunction():
+                t = _detach(value)
+                if t.is_complex() or _numel(t) > MAX_ELEMENTS:
+                    return OtherValue(f"tensor of {t.dtype} with {_numel(t)} elements")
+                dtype, shape = _str_of(t.dtype), tuple(_int_of(d) for d in t.shape)
+                arr = _numpy(_contig(_to(t, device="cpu", dtype=_float64)))
+        elif (
+            _issubclass(_type(value), _ndarray)
+            and value.dtype.kind in "biuf"
+            and value.size <= MAX_ELEMENTS
+        ):
+            dtype, shape = f"numpy.{value.dtype}", tuple(_int_of(d) for d in value.shape)
+            arr = _astype(value, np.float64)
+        else:
+            return OtherValue(_type(value).__name__[:TYPE_CHARS])
+        return TensorValue(dtype, shape, _tobytes(arr))
+    except _BaseException as e:
+        return OtherValue(f"{_type(value).__name__[:TYPE_CHARS]} (unreadable: {_type(e).__name__})")
+
+
+class ReceivedTensor(np.ndarray):
+    """A received tensor in the grader: its float64 values, and the dtype the student's had."""
+
+    dtype_name: str
+
+    def __new__(cls, array: np.ndarray, dtype_name: str) -> "ReceivedTensor":
+        obj = np.asarray(array).view(cls)
+        obj.dtype_name = dtype_name
+        return obj
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.dtype_name = getattr(obj, "dtype_name", "?")
+
+
+def decode_value(value: Value) -> "ReceivedTensor | tuple | Received":
+    """What :func:`encode_value` sent, as the comparison takes it (see compare.py)."""
+    if isinstance(value, TupleValue):
+        return tuple(decode_value(v) for v in value.items)
+    if isinstance(value, NumberValue):
+        return ReceivedTensor(np.array(float(value.value)), type(value.value).__name__)
+    if isinstance(value, TensorValue):
+        data = np.frombuffer(value.data, dtype="<f8").reshape(value.shape)
+        return ReceivedTensor(data, value.dtype[:40])
+    return Received(value.type[:120])
+
+
+def value_to_json(value: Value) -> dict:
+    if isinstance(value, TensorValue):
+        data = base64.b64encode(value.data).decode("ascii")
+        return {"kind": "tensor", "dtype": value.dtype, "shape": list(value.shape), "data": data}
+    if isinstance(value, NumberValue):
+        number = value.value
+        if type(number) is float and not math.isfinite(number):
+            return {"kind": "number", "value": str(number)}  # nan, inf: JSON has none
+        return {"kind": "number", "value": number}
+    if isinstance(value, TupleValue):
+        return {"kind": "tuple", "items": [value_to_json(v) for v in value.items]}
+    return {"kind": "other", "type": value.type}
+
+
+def value_from_json(data: Any, depth: int = 0) -> Value:
+    """The :data:`Value` of :func:`value_to_json`'s output; strict."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "tensor":
+        d = _fields(data, "tensor", {"dtype", "shape", "data"})
+        shape = tuple(_int(n, 0, MAX_ELEMENTS) for n in _list(d["shape"], MAX_DIMS))
+        try:
+            raw = base64.b64decode(_str(d["data"], 12 * MAX_ELEMENTS), validate=True)
+        except binascii.Error:
+            raise ProtocolError("tensor data is not base64") from None
+        if math.prod(shape) * 8 != len(raw):
+            raise ProtocolError("tensor data does not match its shape")
+        return TensorValue(_str(d["dtype"], TYPE_CHARS), shape, raw)
+    if kind == "number":
+        number = _fields(data, "number", {"value"})["value"]
+        if type(number) is str and number in ("nan", "inf", "-inf"):
+            return NumberValue(float(number))
+        if type(number) is int:
+            return NumberValue(_int(number, -(2**63), 2**64))
+        return NumberValue(_float(number))
+    if kind == "tuple":
+        if depth >= MAX_DIMS:
+            raise ProtocolError("tuples nested too deep")
+        items = _list(_fields(data, "tuple", {"items"})["items"], MAX_TUPLE)
+        return TupleValue(tuple(value_from_json(v, depth + 1) for v in items))
+    if kind == "other":
+        return OtherValue(_str(_fields(data, "other", {"type"})["type"], 2 * TYPE_CHARS))
+    raise ProtocolError("not a value")
+
+
+# ---- the child's messages -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception raised by student code: its type's name, its message, the student's lines."""
+
+    type: str
+    message: str
+    frames: tuple[tuple[str, int], ...]  # (filename, line) of the student's code, innermost last
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """A tripwire fired: the code called ``what``, which the exercise forbids."""
+
+    what: str
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """A definition raised while the submission was loaded."""
+
+    error: ErrorInfo
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The submission does not define the exercise's function."""
+
+
+@dataclass(frozen=True)
+class NotCallable:
+    """The exercise's name is bound to something that is not a function."""
+
+    type: str
+
+
+@dataclass(frozen=True)
+class CaseValue:
+    case: int
+    value: Value
+
+
+@dataclass(frozen=True)
+class CaseError:
+    case: int
+    error: ErrorInfo
+
+
+Message = Forbidden | LoadError | Missing | NotCallable | CaseValue | CaseError
+
+
+def _error_to_json(e: ErrorInfo) -> dict:
+    return {"type": e.type, "message": e.message, "frames": [list(f) for f in e.frames]}
+
+
+def _error_from_json(data: Any) -> ErrorInfo:
+    if not isinstance(data, dict) or set(data) != {"type", "message", "frames"}:
+        raise ProtocolError("not an exception")
+    frames = []
+    for frame in _list(data["frames"], MAX_FRAMES):
+        filename, line = _list(frame, 2)
+        frames.append((_str(filename), _int(line, 0, 10**9)))
+    return ErrorInfo(
+        _str(data["type"], TYPE_CHARS), _str(data["message"], MESSAGE_CHARS), tuple(frames)
+    )
+
+
+def message_to_json(message: Message) -> dict:
+    if isinstance(message, Forbidden):
+        return {"kind": "forbidden", "what": message.what}
+    if isinstance(message, LoadError):
+        return {"kind": "load_error", "error": _error_to_json(message.error)}
+    if isinstance(message, Missing):
+        return {"kind": "missing"}
+    if isinstance(message, NotCallable):
+        return {"kind": "not_callable", "type": message.type}
+    if isinstance(message, CaseValue):
+        return {"kind": "case_value", "case": message.case, "value": value_to_json(message.value)}
+    return {"kind": "case_error", "case": message.case, "error": _error_to_json(message.error)}
+
+
+def encode_message(message: Message) -> bytes:
+    """``message`` as one JSON line, as the child writes it on the result pipe."""
+    return _dumps(message_to_json(message))
+
+
+def message_from_json(data: Any) -> Message:
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "forbidden":
+        return Forbidden(_str(_fields(data, kind, {"what"})["what"]))
+    if kind == "load_error":
+        return LoadError(_error_from_json(_fields(data, kind, {"error"})["error"]))
+    if kind == "missing":
+        _fields(data, kind, set())
+        return Missing()
+    if kind == "not_callable":
+        return NotCallable(_str(_fields(data, kind, {"type"})["type"], TYPE_CHARS))
+    if kind == "case_value":
+        d = _fields(data, kind, {"case", "value"})
+        return CaseValue(_int(d["case"], 0, 10**6), value_from_json(d["value"]))
+    if kind == "case_error":
+        d = _fields(data, kind, {"case", "error"})
+        return CaseError(_int(d["case"], 0, 10**6), _error_from_json(d["error"]))
+    raise ProtocolError("not a message of the sandboxed child")
+
+
+def decode_message(line: bytes | str) -> Message:
+    """The :data:`Message` of one line of the result pipe; strict."""
+    return message_from_json(_loads(line))
+
+
+# ---- the worker's reply ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What happened to one job's child, as the worker saw it.
+
+    Attributes:
+        id: the job's id.
+        messages: the child's messages, in the order they came.
+        results_truncated: the child wrote more results than the worker reads.
+        exit_code: the child's exit status, None when a signal ended it.
+        signal: the signal's name (``"SIGKILL"``), when one ended it.
+        timed_out: the worker killed it at the job's timeout.
+        output: what it printed (stdout and stderr), the first bytes only.
+        output_bytes: how much it printed in all.
+        worker_error: set when the worker itself failed on this job (a grader bug).
+    """
+
+    id: int
+    messages: tuple[Message, ...] = ()
+    results_truncated: bool = False
+    exit_code: int | None = None
+    signal: str | None = None
+    timed_out: bool = False
+    output: str = ""
+    output_bytes: int = 0
+    worker_error: str | None = None
+
+
+def encode_reply(reply: Reply) -> bytes:
+    """``reply`` as one JSON line."""
+    return _dumps(
+        {
+            "kind": "reply",
+            "id": reply.id,
+            "messages": [message_to_json(m) for m in reply.messages],
+            "results_truncated": reply.results_truncated,
+            "exit_code": reply.exit_code,
+            "signal": reply.signal,
+            "timed_out": reply.timed_out,
+            "output": reply.output,
+            "output_bytes": reply.output_bytes,
+            "worker_error": reply.worker_error,
+        }
+    )
+
+
+def decode_reply(line: bytes | str) -> Reply:
+    """The :class:`Reply` of one line written by :func:`encode_reply`; strict."""
+    d = _fields(
+        _loads(line),
+        "reply",
+        {
+            "id",
+            "messages",
+            "results_truncated",
+            "exit_code",
+            "signal",
+            "timed_out",
+            "output",
+            "output_bytes",
+            "worker_error",
+        },
+    )
+    return Reply(
+        id=_int(d["id"]),
+        messages=tuple(message_from_json(m) for m in _list(d["messages"], 10**6)),
+        results_truncated=_bool(d["results_truncated"]),
+        exit_code=None if d["exit_code"] is None else _int(d["exit_code"], -(2**31), 2**31),
+        signal=None if d["signal"] is None else _str(d["signal"], 20),
+        timed_out=_bool(d["timed_out"]),
+        output=_str(d["output"], 2**20),
+        output_bytes=_int(d["output_bytes"]),
+        worker_error=None if d["worker_error"] is None else _str(d["worker_error"], 2000),
+    )

@@ -1,0 +1,156 @@
+"""Tripwires: the exercise's forbidden functions, replaced in the child by functions that report.
+
+Before student code runs, every forbidden callable of the known modules (and
+the course's own answer to the exercise) is replaced by a tripwire; a call
+writes a :class:`~d2lcnn.grading.protocol.Forbidden` message on the result
+pipe at once and raises :class:`ForbiddenCall`. The static check (forbidden.py)
+finds most uses before the child starts; tripwires catch what it cannot see.
+"""
+
+import sys
+import types
+from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
+from typing import Any
+
+import torch
+
+from .protocol import Forbidden, Message
+
+# Modules whose attributes the tripwires replace (those imported at the time).
+TRIPWIRE_MODULES = (
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "torch.nn.modules.conv",
+    "torch.nn.modules.pooling",
+    "torch.nn.modules.fold",
+    "torch._C",
+    "torch._C._nn",
+    "torch._C._VariableFunctions",
+    "scipy.signal",
+    "scipy.ndimage",
+    "numpy",
+)
+
+Target = tuple[str, str, str]  # (module name, attribute, qualified name)
+
+
+class ForbiddenCall(Exception):
+    """Raised by a tripwire: the exercise called a function it may not use."""
+
+
+_TRIP_CACHE: dict[tuple[str, ...], list[Target]] = {}
+
+
+def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
+    """``[(module name, attribute, qualified name)]`` to replace; computed once per worker.
+
+    Pure introspection (no tensor op), so it is safe in the worker before forking.
+    """
+    if patterns in _TRIP_CACHE:
+        return _TRIP_CACHE[patterns]
+    targets = []
+    for modname in TRIPWIRE_MODULES:
+        module = sys.modules.get(modname)
+        if module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            qual = f"{modname}.{attr}"
+            hits = [p for p in patterns if fnmatchcase(qual, p)]
+            if not hits or not callable(value) or isinstance(value, types.ModuleType):
+                continue
+            # "module.*" means what that module defines, not what it imported (torch, Tensor...)
+            if (
+                all(p.endswith(".*") for p in hits)
+                and getattr(value, "__module__", None) != modname
+            ):
+                continue
+            targets.append((modname, attr, qual))
+    aten = [
+        n.split("::", 1)[1].split(".")[0]
+        for n in torch._C._dispatch_get_all_op_names()
+        if n.startswith("aten::")
+    ]
+    for op in sorted(set(aten)):
+        if any(fnmatchcase(f"torch.ops.aten.{op}", p) for p in patterns):
+            targets.append(("torch.ops.aten", op, f"torch.ops.aten.{op}"))
+    _TRIP_CACHE[patterns] = targets
+    return targets
+
+
+class Tripwires:
+    """Replace forbidden callables with functions that report and raise.
+
+    Args:
+        exercise: the exercise's name, for the exception's message.
+        send: writes a message on the result pipe.
+    """
+
+    def __init__(self, exercise: str, send: Callable[[Message], None]) -> None:
+        self.exercise, self.send = exercise, send
+        self.originals: dict[int, Callable[..., Any]] = {}  # id(original) -> tripwire
+        self.done: set[tuple[str, str]] = set()
+        self.patterns: tuple[str, ...] = ()
+        self.references: list[object] = []
+
+    def make(self, qual: str) -> Callable[..., Any]:
+        """A tripwire standing for ``qual``."""
+        exercise, send = self.exercise, self.send
+
+        def tripwire(*args: object, **kwargs: object) -> None:
+            send(Forbidden(qual))
+            raise ForbiddenCall(f"{qual} may not be used in {exercise}")
+
+        tripwire.__name__ = tripwire.__qualname__ = qual.rsplit(".", 1)[-1]
+        return tripwire
+
+    def replace(self, owner: object, attr: str, qual: str) -> None:
+        """Put a tripwire in place of ``owner.attr`` (a class: its ``__init__`` and ``forward``)."""
+        original = getattr(owner, attr, None)
+        if original is None:
+            return
+        trip = self.originals.get(id(original)) or self.make(qual)
+        if isinstance(original, type):  # nn.Conv2d and friends: trip on construction and on call
+            for method in ("__init__", "forward"):
+                if method in vars(original):
+                    setattr(original, method, trip)
+        else:
+            try:
+                setattr(owner, attr, trip)
+            except (AttributeError, TypeError):
+                return
+        self.originals[id(original)] = trip
+
+    def install(self, patterns: tuple[str, ...], references: Iterable[object]) -> None:
+        """Trip every forbidden function of the known modules, and the course's own answers.
+
+        Call it again (``install(wires.patterns, wires.references)``) after the
+        student's imports: modules loaded since then get their tripwires too.
+        """
+        self.patterns, self.references = patterns, list(references)
+        for modname, attr, qual in tripwire_targets(patterns):
+            if (modname, attr) in self.done:
+                continue
+            self.done.add((modname, attr))
+            if modname == "torch.ops.aten":  # set without reading: building the op packet is slow
+                setattr(torch.ops.aten, attr, self.make(qual))
+            elif sys.modules.get(modname) is not None:
+                self.replace(sys.modules[modname], attr, qual)
+        reference_ids = {id(r) for r in references}
+        for modname, module in list(sys.modules.items()):
+            if modname == "d2lcnn" or modname.startswith("d2lcnn."):
+                for attr, value in list(vars(module).items()):
+                    if id(value) in reference_ids and callable(value):
+                        self.replace(module, attr, f"{modname}.{attr}")
+
+    def rewire(self, namespace: dict[str, Any]) -> None:
+        """After the student's imports ran: trip their aliases of originals too."""
+        for key, value in list(namespace.items()):
+            trip = self.originals.get(id(value))
+            if trip is not None and not isinstance(value, type):
+                namespace[key] = trip
+
+    def is_trip(self, value: object) -> bool:
+        """Whether ``value`` is one of these tripwires."""
+        return any(value is t for t in self.originals.values())
