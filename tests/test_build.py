@@ -1,13 +1,11 @@
 """The one-source pipeline: solutions/ -> modules + student notebooks, and drift detection."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from d2lcnn import build, cli
-
-ROOT = Path(__file__).resolve().parents[1]
 
 SAVED_DEF = '''def double(X):  #@save
     """Twice X."""

@@ -1,11 +1,9 @@
 """The per-exercise status behind ``d2lcnn.check_all``, and the self-check's forbidden-first report."""
 
-import itertools
-import linecache
-
 import torch
 
 import d2lcnn
+from conftest import run_cell
 from d2lcnn.grading import status
 from d2lcnn.grading.status import exercise_status
 
@@ -24,16 +22,9 @@ FORBIDDEN = "def corr2d(X, K):\n    return F.conv2d(X[None, None], K[None, None]
 HIDDEN = "if True:\n" + "\n".join("    " + line for line in RIGHT.splitlines()) + "\n"
 
 
-CELLS = itertools.count()
-
-
 def cell(text):
-    """Run ``text`` as a notebook cell would (its source findable by linecache): its namespace."""
-    filename = f"/tmp/ipykernel_test/{next(CELLS)}.py"
-    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
-    namespace = {"__name__": "__main__", "torch": torch, "F": torch.nn.functional}
-    exec(compile(text, filename, "exec"), namespace)
-    return namespace
+    """Run ``text`` as a notebook cell that sees only torch and F: its namespace."""
+    return run_cell(text, {"torch": torch, "F": torch.nn.functional})
 
 
 def test_each_state_of_an_exercise():

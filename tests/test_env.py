@@ -1,12 +1,11 @@
 """environment.yml and pyproject.toml list the same dependencies."""
 
 import re
-from pathlib import Path
 
 import tomllib
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 def normalized(reqs):

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SOLUTIONS
 from d2lcnn.grading import load_all
 
 CORPUS = Path(__file__).parent / "grading_corpus"
-SOLUTIONS = Path(__file__).parents[1] / "solutions"
 CONV_NOTEBOOK = "solutions/02_conv_layer.ipynb"
 REQUIRED = ("corr2d", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1")
 ALL5 = dict.fromkeys(REQUIRED, "passed")

@@ -5,40 +5,26 @@ References are independent of the code under test: torch's own layers
 and the exercise references in ``d2lcnn/grading``.
 """
 
-import ast
 import fnmatch
 import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import d2lcnn
+from conftest import ROOT, num_params
+from conftest import conv_params as conv
+from conftest import dense_params as linear
 from d2lcnn.grading import load_all
 from d2lcnn.grading.compare import compare
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 # ---------------------------------------------------------------- parameter formulas
 
 
-def conv(c_in, c_out, k):
-    return c_out * c_in * k * k + c_out  # weights + bias
-
-
 def bn(c):
     return 2 * c  # gamma and beta
-
-
-def linear(n_in, n_out):
-    return n_in * n_out + n_out
-
-
-def num_params(net):
-    return sum(p.numel() for p in net.parameters())
 
 
 # ---------------------------------------------------------------- shapes and counts
@@ -219,46 +205,6 @@ def test_batch_norm_bad_input_messages():
 
 
 # ---------------------------------------------------------------- exercises
-
-NOTEBOOKS = {
-    "batch_norm": "solutions/12_batch_norm.ipynb",
-    "resnet_stage_shape": "solutions/13_resnet.ipynb",
-    "dense_block_channels": "solutions/14_densenet.ipynb",
-    "transition_shape": "solutions/14_densenet.ipynb",
-}
-
-
-def notebook_function(path, name):
-    """The solution of exercise ``name`` as defined in the solution notebook's cell."""
-    cells = json.loads((ROOT / path).read_text())["cells"]
-    for cell in cells:
-        src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and f"def {name}(" in src:
-            src = "\n".join(
-                ln
-                for ln in src.splitlines()
-                if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
-            )
-            tree = ast.parse(src)
-            namespace = {"torch": torch, "nn": nn}
-            exec(compile(tree, path, "exec"), namespace)
-            return namespace[name]
-    raise AssertionError(f"{path} defines no {name}")
-
-
-@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
-def test_notebook_solution_passes_every_case(name):
-    exercise = load_all()[name]
-    assert exercise.notebook == NOTEBOOKS[name]
-    cells = json.loads((ROOT / exercise.notebook).read_text())["cells"]
-    assert any(f'd2lcnn.check("{name}", {name})' in "".join(c["source"]) for c in cells)
-    fn = notebook_function(exercise.notebook, name)
-    for seed in range(3):
-        for case in exercise.cases(seed):
-            ok, message = compare(
-                case.call(exercise.reference), case.call(fn), exercise.rtol, exercise.atol
-            )
-            assert ok, f"{name}, {case.label}: {message}"
 
 
 def book_batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):

@@ -1,17 +1,13 @@
 """Every student notebook runs, without the solutions, up to its first stub."""
 
-from pathlib import Path
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from d2lcnn import build
+from conftest import STUB, STUDENT
 
-ROOT = Path(__file__).resolve().parents[1]
-STUDENT = sorted((ROOT / "notebooks").glob("*.ipynb"))
-STUB = build.CODE_STUB[-1]
+NOTEBOOKS = sorted(STUDENT.glob("*.ipynb"))
 
 
 def first_stub(nb):
@@ -20,7 +16,7 @@ def first_stub(nb):
     )
 
 
-@pytest.mark.parametrize("path", STUDENT, ids=[p.stem for p in STUDENT])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_student_notebook_runs_up_to_its_first_stub(path):
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "outputs left in"

@@ -4,16 +4,14 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import d2lcnn
+from conftest import ROOT
 from d2lcnn.data import FashionMNISTBatches
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny_data(n, seed):
