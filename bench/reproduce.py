@@ -1,10 +1,13 @@
 """Reproduce the book's modern-CNN results table on whatever device is present.
 
-Each model trains with the book's settings (10 epochs of SGD on Fashion-MNIST,
-the book's learning rate, batch size and input size) and one row per model is
+Each model trains with the book's setting (10 epochs of SGD on Fashion-MNIST,
+the book's learning rate, batch size and input size), or with ``--cpu-setting``
+with the CPU setting its notebook uses when there is no GPU (fewer training
+images and epochs, smaller images: ``d2lcnn.settings``). One row per model is
 written beside the figures the book published for a V100:
 
     .venv/bin/python bench/reproduce.py --models bn_lenet_scratch,bn_lenet,lenet
+    .venv/bin/python bench/reproduce.py --cpu-setting     # the seven notebooks' CPU runs (~40 min)
     .venv/bin/python bench/reproduce.py                    # every model (hours on a CPU)
     .venv/bin/python bench/reproduce.py --models resnet18 --bf16   # on a GPU
     .venv/bin/python bench/reproduce.py --models lenet --quick     # smoke test, writes nothing
@@ -16,10 +19,11 @@ book's own loop (``d2l.train_ch6`` style: batches on the host, copied and read
 back every step) is then timed on the same device for one epoch, so the table
 shows both throughputs from the same card.
 
-Rows accumulate in ``results/results.json`` per (model, device): a new run
-replaces the row of the same model on the same device and keeps the others.
-``results/RESULTS.md`` and the section of README.md between
-``<!-- results:start -->`` and ``<!-- results:end -->`` are rewritten from it.
+Rows accumulate in ``results/results.json`` per (model, device, setting): a new
+run replaces the row of the same model on the same device with the same
+setting and keeps the others. ``results/RESULTS.md`` and the section of
+README.md between ``<!-- results:start -->`` and ``<!-- results:end -->`` are
+rewritten from it.
 """
 
 import argparse
@@ -36,18 +40,31 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
-# name: (constructor in d2lcnn, its arguments, lr, batch size, input size), as in the book.
+# name: (constructor in d2lcnn, its arguments, key of its setting in d2lcnn.settings).
 MODELS = {
-    "lenet": ("lenet", {}, 0.9, 256, 28),
-    "bn_lenet_scratch": ("bn_lenet", {"scratch": True}, 1.0, 256, 28),
-    "bn_lenet": ("bn_lenet", {"scratch": False}, 1.0, 256, 28),
-    "alexnet": ("alexnet", {}, 0.01, 128, 224),
-    "vgg11": ("vgg11", {"ratio": 4}, 0.05, 128, 224),
-    "nin": ("nin", {}, 0.1, 128, 224),
-    "googlenet": ("googlenet", {}, 0.1, 128, 96),
-    "resnet18": ("resnet18", {}, 0.05, 256, 96),
-    "densenet": ("densenet", {}, 0.1, 256, 96),
+    "lenet": ("lenet", {}, "lenet"),
+    "bn_lenet_scratch": ("bn_lenet", {"scratch": True}, "bn_lenet"),
+    "bn_lenet": ("bn_lenet", {"scratch": False}, "bn_lenet"),
+    "alexnet": ("alexnet", {}, "alexnet"),
+    "vgg11": ("vgg11", {"ratio": 4}, "vgg11"),
+    "nin": ("nin", {}, "nin"),
+    "googlenet": ("googlenet", {}, "googlenet"),
+    "resnet18": ("resnet18", {}, "resnet18"),
+    "densenet": ("densenet", {}, "densenet"),
 }
+# Their dense head depends on the input size: the constructor takes it.
+SIZED = {"alexnet", "vgg11"}
+# What the notebooks 08-14 train.
+NOTEBOOK_MODELS = [
+    "alexnet",
+    "vgg11",
+    "nin",
+    "googlenet",
+    "bn_lenet_scratch",
+    "bn_lenet",
+    "resnet18",
+    "densenet",
+]
 
 # The book's published results (Chinese edition, PyTorch, 10 epochs, one V100):
 # (train loss, train acc, test acc, examples/sec).
@@ -76,17 +93,27 @@ def parse_models(text):
     return names
 
 
-def build(name):
-    """A fresh network for model ``name``, from the chapter modules of d2lcnn."""
+def setting_of(name, cpu_setting=False):
+    """The ``d2lcnn.settings.Setting`` model ``name`` trains with: the book's, or its CPU one."""
+    from d2lcnn.settings import BOOK_SETTINGS, CPU_SETTINGS
+
+    key = MODELS[name][2]
+    return CPU_SETTINGS[key] if cpu_setting else BOOK_SETTINGS[key]
+
+
+def build(name, resize=None):
+    """A fresh network for model ``name`` and images of size ``resize``, from d2lcnn's chapters."""
     import d2lcnn
 
-    fn_name, kwargs, *_ = MODELS[name]
+    fn_name, kwargs, _ = MODELS[name]
     fn = getattr(d2lcnn, fn_name, None)
     if fn is None:
         raise SystemExit(
             f"reproduce.py: d2lcnn has no {fn_name}() for model {name!r}: its chapter "
             "notebook is missing or not built (run `d2lcnn build`)"
         )
+    if name in SIZED and resize is not None:
+        kwargs = {**kwargs, "input_size": resize}
     return fn(**kwargs)
 
 
@@ -198,39 +225,45 @@ def book_loop_examples_per_sec(net, train_iter, lr, device, max_batches=None):
     return n / seconds
 
 
-def run_model(name, num_epochs, device, bf16=False, baseline=True, note=""):
-    """Train model ``name`` with the book's settings; return its results row."""
+def run_model(name, num_epochs, device, bf16=False, baseline=True, note="", cpu_setting=False):
+    """Train model ``name`` with the book's setting (or its CPU one); return its results row.
+
+    ``num_epochs`` overrides the setting's number of epochs unless it is None.
+    """
     import d2lcnn
     from d2lcnn import config
 
-    _, _, lr, batch_size, resize = MODELS[name]
-    epochs = config.epochs(num_epochs)
-    print(
-        f"== {name}: lr {lr}, batch {batch_size}, {resize}x{resize}, {epochs} epochs "
-        f"on {device_label(device, bf16)}",
-        flush=True,
-    )
+    setting = setting_of(name, cpu_setting)
+    lr, batch_size, resize = setting.lr, setting.batch_size, setting.resize
+    epochs = config.epochs(num_epochs or setting.num_epochs)
+    print(f"== {name}: {setting} ({epochs} epochs) on {device_label(device, bf16)}", flush=True)
     torch.manual_seed(0)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     wall = time.perf_counter()
     train_iter, test_iter = d2lcnn.load_data_fashion_mnist(
-        batch_size, resize=None if resize == 28 else resize
+        batch_size, resize=resize, num_train=setting.num_train
     )
     if device.type == "cuda":
-        metrics = train_fast(build(name), train_iter, test_iter, epochs, lr, device, bf16)
+        metrics = train_fast(build(name, resize), train_iter, test_iter, epochs, lr, device, bf16)
     else:
-        metrics = d2lcnn.train_ch6(build(name), train_iter, test_iter, epochs, lr, device)
+        metrics = d2lcnn.train_ch6(build(name, resize), train_iter, test_iter, epochs, lr, device)
     wall = time.perf_counter() - wall
     book_loop = None
     if device.type == "cuda" and baseline:
-        book_loop = book_loop_examples_per_sec(build(name), train_iter, lr, device)
+        book_loop = book_loop_examples_per_sec(build(name, resize), train_iter, lr, device)
         print(f"book loop: {book_loop:.1f} examples/sec on {device}", flush=True)
+    if load is not None:
+        note = f"{note}; " if note else ""
+        note += f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     return {
         "model": name,
         "device": device_label(device, bf16),
+        "setting": setting.name,
         "epochs": epochs,
         "lr": lr,
         "batch_size": batch_size,
-        "resize": resize,
+        "resize": resize or 28,
+        "num_train": setting.num_train,
         "train_loss": round(metrics.train_loss, 4),
         "train_acc": round(metrics.train_acc, 4),
         "test_acc": round(metrics.test_acc, 4),
@@ -247,25 +280,49 @@ def run_model(name, num_epochs, device, bf16=False, baseline=True, note=""):
     }
 
 
+def _key(row):
+    return row["model"], row["device"], row.get("setting", "book")
+
+
 def merge(rows, new_rows):
-    """``rows`` with each of ``new_rows`` replacing the row of the same (model, device)."""
-    merged = {(r["model"], r["device"]): r for r in rows}
+    """``rows`` with each of ``new_rows`` replacing the row of the same (model, device, setting)."""
+    merged = {_key(r): r for r in rows}
     for r in new_rows:
-        merged[(r["model"], r["device"])] = r
+        merged[_key(r)] = r
     order = {name: i for i, name in enumerate(MODELS)}
-    return sorted(merged.values(), key=lambda r: (order.get(r["model"], len(order)), r["device"]))
+    return sorted(
+        merged.values(),
+        key=lambda r: (order.get(r["model"], len(order)), r.get("setting", "book"), r["device"]),
+    )
 
 
 def _num(value, fmt):
     return "" if value is None else format(value, fmt)
 
 
+def row_label(row):
+    """The first column of a row: the model, marked when trained with its CPU setting or quick."""
+    label = row["model"]
+    if row.get("setting") == "cpu":
+        label += " (CPU setting)"
+    return label + (" (quick)" if row.get("quick") else "")
+
+
+def setting_text(row):
+    """Input size, training images, learning rate and batch size of a row, in a few words."""
+    images = "60,000" if row.get("num_train") is None else f"{row['num_train']:,}"
+    return (
+        f"{row['resize']}x{row['resize']}, {images} images, lr {row['lr']:g}, "
+        f"batch {row['batch_size']}"
+    )
+
+
 def render_table(rows):
     """The results as a Markdown table, each row beside the book's V100 figures."""
     head = (
-        "| model | epochs | train loss | train acc | test acc | examples/sec | device "
+        "| model | setting | epochs | train loss | train acc | test acc | examples/sec | device "
         "| wall time | book (V100): loss / train / test | book examples/sec |\n"
-        "|---|---:|---:|---:|---:|---:|---|---:|---|---:|\n"
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|\n"
     )
     lines = []
     for r in rows:
@@ -276,7 +333,7 @@ def render_table(rows):
         wall = r["wall_s"]
         wall = f"{wall / 60:.1f} min" if wall >= 60 else f"{wall:.0f} s"
         lines.append(
-            f"| {r['model']}{' (quick)' if r.get('quick') else ''} | {r['epochs']} "
+            f"| {row_label(r)} | {setting_text(r)} | {r['epochs']} "
             f"| {_num(r['train_loss'], '.3f')} | {_num(r['train_acc'], '.3f')} "
             f"| {_num(r['test_acc'], '.3f')} | {speed} | {r['device']} | {wall} "
             f"| {' / '.join(f'{v:.3f}' for v in book[:3]) if book else ''} "
@@ -285,19 +342,43 @@ def render_table(rows):
     return head + "\n".join(lines) + "\n"
 
 
+def awaiting_gpu(rows):
+    """The models whose book-setting row has not been measured on a GPU yet."""
+    measured = {
+        r["model"]
+        for r in rows
+        if r.get("setting", "book") == "book"
+        and not r["device"].startswith("CPU")
+        and not r.get("quick")
+    }
+    return [name for name in MODELS if name not in measured]
+
+
 def render_results_md(rows):
     notes = [
-        f"- {r['model']} on {r['device']} ({r['date']}): {r['note']}" for r in rows if r.get("note")
+        f"- {row_label(r)} on {r['device']} ({r['date']}): {r['note']}"
+        for r in rows
+        if r.get("note")
     ]
+    waiting = awaiting_gpu(rows)
     return (
         "# Results: the book's modern CNNs on Fashion-MNIST\n\n"
         "Written by `bench/reproduce.py` from `results/results.json`; do not edit by hand.\n"
-        "Each row trains with the book's settings (SGD, the book's learning rate, batch size\n"
-        "and input size); the last two columns are the figures the book published for one\n"
-        "V100. examples/sec counts training batches only, as the book does; wall time covers\n"
+        "A plain row trains with the book's setting (SGD, the book's learning rate, batch size\n"
+        "and input size, 10 epochs on all 60,000 training images); a row marked *CPU setting*\n"
+        "trains with the setting its notebook uses when there is no GPU (`d2lcnn.settings`:\n"
+        "fewer training images and epochs, smaller images), always tested on all 10,000 test\n"
+        "images. The last two columns are the figures the book published for one V100.\n"
+        "examples/sec counts training batches only, as the book does; wall time covers\n"
         "loading, training and the test-set evaluation after every epoch. On CUDA the\n"
         "parenthesized figure is the book's own loop (batches on the host) timed on the same card.\n\n"
         + render_table(rows)
+        + (
+            f"\nAwaiting a GPU (the book's setting, not measured on a GPU yet): "
+            f"{', '.join(waiting)}.\n"
+            if waiting
+            else ""
+        )
         + ("\nNotes:\n\n" + "\n".join(notes) + "\n" if notes else "")
     )
 
@@ -336,10 +417,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--models",
-        default=",".join(MODELS),
-        help=f"comma-separated, from {','.join(MODELS)} (default: all)",
+        help=f"comma-separated, from {','.join(MODELS)} (default: "
+        "all; with --cpu-setting, those of notebooks 08-14)",
     )
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per model (book: 10)")
+    parser.add_argument(
+        "--cpu-setting",
+        action="store_true",
+        help="train each model with its notebook's CPU setting (d2lcnn.settings)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, help="epochs per model (default: the setting's; the book's is 10)"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -358,8 +446,8 @@ def main(argv=None):
     )
     parser.add_argument("--note", default="", help="stored with each row, e.g. machine load")
     args = parser.parse_args(argv)
-    names = parse_models(args.models)
-    if args.epochs < 1:
+    names = parse_models(args.models or ",".join(NOTEBOOK_MODELS if args.cpu_setting else MODELS))
+    if args.epochs is not None and args.epochs < 1:
         raise SystemExit(f"reproduce.py: --epochs must be at least 1, got {args.epochs}")
     if args.quick:
         os.environ["D2LCNN_QUICK"] = "1"
@@ -373,7 +461,15 @@ def main(argv=None):
     new_rows = []
     for name in names:
         new_rows.append(
-            run_model(name, args.epochs, device, args.bf16, not args.no_baseline, args.note)
+            run_model(
+                name,
+                args.epochs,
+                device,
+                args.bf16,
+                not args.no_baseline,
+                args.note,
+                args.cpu_setting,
+            )
         )
         if out is not None:  # after every model, so a long run that dies keeps what it did
             write_results([new_rows[-1]], out, readme)

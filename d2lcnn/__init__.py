@@ -13,6 +13,7 @@ from .config import quick_mode as quick_mode
 from .data import *
 from .grading import check as check
 from .grading import check_all as check_all
+from .settings import *
 from .train import *
 
 globals().update({name: getattr(m, name) for m in chapters.MODULES for name in m.__all__})

@@ -253,7 +253,7 @@ class FashionMNISTBatches:
             yield X, self.labels[idx]
 
 
-def load_data_fashion_mnist(batch_size, resize=None):
+def load_data_fashion_mnist(batch_size, resize=None, num_train=None):
     """Fashion-MNIST as ``(train_iter, test_iter)``, with the book's signature.
 
     In quick mode (``D2LCNN_QUICK=1``) only the first
@@ -265,6 +265,8 @@ def load_data_fashion_mnist(batch_size, resize=None):
     Args:
         batch_size: examples per minibatch.
         resize: optional output size, an int or ``(h, w)``; images are 28x28.
+        num_train: serve only the first ``num_train`` training examples (a CPU
+            setting's subset; the test set stays whole). ``None``: all 60,000.
 
     Example::
 
@@ -273,7 +275,12 @@ def load_data_fashion_mnist(batch_size, resize=None):
         >>> X.shape, y.shape                                      # doctest: +SKIP
         (torch.Size([256, 1, 28, 28]), torch.Size([256]))
     """
+    if num_train is not None and not (isinstance(num_train, int) and num_train >= 1):
+        raise ValueError(
+            f"load_data_fashion_mnist: num_train must be a positive int or None, got {num_train!r}"
+        )
     (train_X, train_y), (test_X, test_y) = load_split(True), load_split(False)
+    train_X, train_y = train_X[:num_train], train_y[:num_train]  # [:None] keeps everything
     if config.quick_mode():
         n = config.QUICK_TRAIN_EXAMPLES
         if resize is None:

@@ -45,6 +45,11 @@ class LivePlot:
         self.xs = [[] for _ in self.legend]
         self.ys = [[] for _ in self.legend]
         self.min_interval, self.last_draw, self.handle = min_interval, 0.0, None
+        self.title = ""
+
+    def set_title(self, title):
+        """Show ``title`` above the curves from the next redraw on (e.g. an ETA)."""
+        self.title = title
 
     def add(self, x, values):
         """Append ``values[i]`` at epoch ``x`` to series ``i`` (``None`` skips a series)."""
@@ -67,6 +72,8 @@ class LivePlot:
             xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo))
         )  # the last point clear of the frame
         ax.grid(True)
+        if self.title:
+            ax.set_title(self.title, fontsize=10)
         fig.legend(loc="outside upper center", ncols=len(self.legend), frameon=False)
         return fig
 
@@ -125,6 +132,10 @@ class ProgressBar:
 
     def set_postfix(self, **values):
         self.bar.set_postfix(**values)
+
+    def set_description(self, text):
+        """Show ``text`` before the bar (e.g. an ETA)."""
+        self.bar.set_description(text)
 
     def close(self):
         self.bar.close()

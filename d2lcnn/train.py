@@ -28,6 +28,7 @@ __all__ = [
     "evaluate_accuracy_gpu",
     "train_ch6",
     "Metrics",
+    "duration_text",
 ]
 
 
@@ -304,6 +305,7 @@ def train_ch6(
     marks = {i for i in range(1, num_batches + 1) if i % max(1, num_batches // 5) == 0}
     marks.add(num_batches)
     bar = ProgressBar(epochs * num_batches, live)
+    eta = _Estimate(epochs, num_batches, _num_batches(test_iter), device)
     timer, threads = Timer(), torch.get_num_threads()
     # On a shared CPU two OpenMP threads can run ten times slower than one (they spin
     # waiting for each other while other processes hold the cores); time both, keep the faster.
@@ -315,6 +317,7 @@ def train_ch6(
             timer.start()
             batches = _thread_tuned(train_iter, (threads, 1)) if tune else train_iter
             for i, (X, y) in enumerate(batches, start=1):
+                eta.start(epoch, i)
                 X, y = X.to(device), y.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 y_hat = net(X)
@@ -326,6 +329,13 @@ def train_ch6(
                 with torch.no_grad():
                     sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
                 n += len(y)
+                if eta.stop(epoch, i):  # the first batches: say how long the whole run takes
+                    plot.set_title(f"{eta} on this machine")
+                    bar.set_description(f"{eta} on this machine")
+                    if live:
+                        plot.show()
+                if not live and eta.final(epoch, i):
+                    print(f"{eta} on this machine (timed on the first batches)", flush=True)
                 bar.update()
                 if i in marks:
                     train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
@@ -354,6 +364,75 @@ def train_ch6(
     metrics = Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
     metrics.cell = _cell_number()
     return metrics
+
+
+def _num_batches(data_iter):
+    """``len(data_iter)``, or 0 when the iterable has no length."""
+    try:
+        return len(data_iter)
+    except TypeError:
+        return 0
+
+
+def duration_text(seconds: float) -> str:
+    """A rough duration for people: ``"about 40 s"``, ``"about 6 min"``, ``"about 2.5 h"``.
+
+    Example::
+
+        >>> duration_text(44), duration_text(370), duration_text(9000)
+        ('about 40 s', 'about 6 min', 'about 2.5 h')
+    """
+    if seconds < 90:
+        return f"about {max(10, round(seconds, -1)):.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+class _Estimate:
+    """How long a ``train_ch6`` run takes, from the time of its first batches.
+
+    A test batch costs about a third of a training batch (a forward pass, no
+    backward). The first batch of a run also pays one-off set-up costs, and the
+    thread tuning tries two thread counts on the first six, so the estimate is
+    made after batch 1 and refined with the fastest batch up to batch
+    ``refine``; ``stop`` returns True whenever the rounded estimate changed.
+    """
+
+    def __init__(self, epochs, num_batches, num_test_batches, device, refine=6):
+        self.epochs, self.num_batches = epochs, num_batches
+        self.num_test_batches, self.device = num_test_batches, device
+        self.refine = min(refine, num_batches)
+        self.best, self.seconds, self.tik = math.inf, None, 0.0
+
+    def start(self, epoch, i):
+        if epoch == 0 and i <= self.refine:
+            _sync(self.device)
+            self.tik = time.perf_counter()
+
+    def stop(self, epoch, i):
+        if epoch != 0 or i > self.refine:
+            return False
+        _sync(self.device)  # GPU work is queued: wait for it, or the batch looks free
+        self.best = min(self.best, time.perf_counter() - self.tik)
+        per_epoch = self.best * (self.num_batches + self.num_test_batches / 3)
+        old, self.seconds = self.seconds, per_epoch * self.epochs
+        return old is None or duration_text(old) != duration_text(self.seconds)
+
+    def final(self, epoch, i):
+        """True right after the last batch the estimate is refined with."""
+        return epoch == 0 and i == self.refine
+
+    def __str__(self):
+        return duration_text(self.seconds)
+
+
+def _sync(device):
+    """Wait for the work queued on a GPU (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def _thread_tuned(batches, candidates, trials=3):

@@ -299,7 +299,35 @@ def test_reproduce_merges_rows_per_model_and_device(reproduce, tmp_path):
     assert "stale" not in text and text.count("| lenet |") == 2
     assert "0.469 / 0.823 / 0.779" in text and "55,297" in text  # the book's V100 figures
     table = (tmp_path / "RESULTS.md").read_text()
-    assert "| resnet18 | 10 | 0.300 | 0.900 | 0.800 | 1,234 | GPU A | 1.2 min |" in table
+    assert (
+        "| resnet18 | 28x28, 60,000 images, lr 1, batch 256 | 10 | 0.300 | 0.900 | 0.800 "
+        "| 1,234 | GPU A | 1.2 min |"
+    ) in table
+
+
+def test_reproduce_keeps_cpu_setting_rows_beside_book_rows(reproduce, tmp_path):
+    cpu = {
+        **_row("resnet18", "CPU", 0.85),
+        **{"setting": "cpu", "num_train": 20_000, "resize": 48, "epochs": 2},
+    }
+    rows = reproduce.write_results([_row("resnet18", "CPU", 0.9), cpu], tmp_path)
+    assert [(r["model"], r.get("setting", "book")) for r in rows] == [
+        ("resnet18", "book"),
+        ("resnet18", "cpu"),
+    ]
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "| resnet18 (CPU setting) | 48x48, 20,000 images, lr 1, batch 256 | 2 |" in table
+    assert "0.012 / 0.997 / 0.893" in table  # the book's figures beside it
+    assert "resnet18" in table.split("Awaiting a GPU")[1]
+    rows = reproduce.write_results([_row("resnet18", "NVIDIA H100", 0.9)], tmp_path)
+    assert "resnet18" not in reproduce.awaiting_gpu(rows)
+
+
+def test_reproduce_cpu_setting_uses_the_notebook_setting(reproduce):
+    setting = reproduce.setting_of("alexnet", cpu_setting=True)
+    assert setting == d2lcnn.training_setting("alexnet", "cpu")
+    net = reproduce.build("alexnet", setting.resize)
+    assert net(torch.zeros(2, 1, setting.resize, setting.resize)).shape == (2, 10)
 
 
 def test_reproduce_leaves_a_readme_without_markers_alone(reproduce, tmp_path):
@@ -334,7 +362,10 @@ def test_reproduce_quick_run_end_to_end(reproduce, tmp_path, monkeypatch):
     assert 0 <= rows[0]["test_acc"] <= 1 and rows[0]["examples_per_sec"] > 0
     saved = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert saved == rows
-    assert "| bn_lenet (quick) | 1 |" in (tmp_path / "RESULTS.md").read_text()
+    assert (
+        "| bn_lenet (quick) | 28x28, 60,000 images, lr 1, batch 256 | 1 |"
+        in (tmp_path / "RESULTS.md").read_text()
+    )
 
 
 def test_reproduce_gpu_loops_run_on_cpu(reproduce, monkeypatch):

@@ -4,22 +4,34 @@
 
 __all__ = ["alexnet"]
 
+import torch
 from torch import nn
 
 
 # solutions/08_alexnet.ipynb, cell 4
-def alexnet():
-    """AlexNet for 1-channel 224x224 images and 10 classes (the book's version).
+def alexnet(input_size=224):
+    """AlexNet for 1-channel images and 10 classes (the book's version at 224x224).
+
+    Args:
+        input_size: height and width of the input images, at least 65; it sets the
+            number of inputs of the first dense layer (6400 at 224).
 
     Returns:
-        nn.Sequential mapping (batch, 1, 224, 224) to (batch, 10) logits.
+        nn.Sequential mapping (batch, 1, input_size, input_size) to (batch, 10) logits.
 
     Example::
 
         >>> alexnet()(torch.zeros(2, 1, 224, 224)).shape
         torch.Size([2, 10])
+        >>> alexnet(input_size=67)(torch.zeros(2, 1, 67, 67)).shape
+        torch.Size([2, 10])
     """
-    return nn.Sequential(
+    if input_size < 65:
+        raise ValueError(
+            f"alexnet: input_size must be at least 65 (the last pooling window "
+            f"no longer fits below that), got {input_size}"
+        )
+    features = nn.Sequential(
         # A large window with a large stride: 224x224 -> 54x54 in one layer.
         nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1),
         nn.ReLU(),
@@ -35,8 +47,14 @@ def alexnet():
         nn.Conv2d(384, 256, kernel_size=3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),  # (256, 5, 5)
-        nn.Flatten(),  # 256 * 5 * 5 = 6400
-        nn.Linear(6400, 4096),
+        nn.Flatten(),  # 256 * 5 * 5 = 6400 at 224x224
+    )
+    # The dense head must know how many features come out: pass one blank image through.
+    with torch.no_grad():
+        num_features = features(torch.zeros(1, 1, input_size, input_size)).shape[1]
+    return nn.Sequential(
+        *features,
+        nn.Linear(num_features, 4096),
         nn.ReLU(),
         nn.Dropout(p=0.5),
         nn.Linear(4096, 4096),

@@ -2,7 +2,7 @@
 # Edit the #@save cells of that notebook, then run `d2lcnn build`.
 """Batch normalization"""
 
-__all__ = ["batch_norm", "BatchNorm", "bn_lenet"]
+__all__ = ["batch_norm", "BatchNorm", "bn_lenet", "layer_norm"]
 
 import torch
 from torch import nn
@@ -129,3 +129,27 @@ def bn_lenet(scratch=True):
         nn.Sigmoid(),
         nn.Linear(84, 10),
     )
+
+
+# solutions/12_batch_norm.ipynb, cell 28
+def layer_norm(X, gamma, beta, eps=1e-5):
+    """Layer normalization: every example standardized over all of its features.
+
+    Args:
+        X: (batch, features) or (batch, channels, h, w) input.
+        gamma, beta: learned scale and shift, shaped like one example (X.shape[1:]).
+        eps: added to the variance before the square root.
+
+    Returns:
+        Y with X's shape.
+
+    Example::
+
+        >>> layer_norm(torch.tensor([[1.0, 3.0], [0.0, 10.0]]), torch.ones(2), torch.zeros(2), eps=0.0)
+        tensor([[-1.,  1.],
+                [-1.,  1.]])
+    """
+    dims = tuple(range(1, X.dim()))  # every axis but the batch
+    mean = X.mean(dim=dims, keepdim=True)
+    var = ((X - mean) ** 2).mean(dim=dims, keepdim=True)  # biased, as in batch normalization
+    return gamma * (X - mean) / torch.sqrt(var + eps) + beta

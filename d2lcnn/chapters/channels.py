@@ -35,7 +35,7 @@ def corr2d_multi_in(X, K):
     return sum(corr2d(x, k) for x, k in zip(X, K))
 
 
-# solutions/04_channels.ipynb, cell 12
+# solutions/04_channels.ipynb, cell 15
 def corr2d_multi_in_out(X, K):
     """Cross-correlation with several input and several output channels.
 
@@ -56,7 +56,7 @@ def corr2d_multi_in_out(X, K):
     return torch.stack([corr2d_multi_in(X, k) for k in K], 0)
 
 
-# solutions/04_channels.ipynb, cell 19
+# solutions/04_channels.ipynb, cell 22
 def corr2d_multi_in_out_1x1(X, K):
     """1x1 cross-correlation as one matrix multiplication.
 
@@ -85,7 +85,7 @@ def corr2d_multi_in_out_1x1(X, K):
     return Y.reshape((c_o, h, w))
 
 
-# solutions/04_channels.ipynb, cell 24
+# solutions/04_channels.ipynb, cell 27
 def conv_cost(layer, in_size):
     """Parameter count and FLOPs of one image through a convolutional layer.
 

@@ -9,7 +9,7 @@ import torch
 from d2lcnn.chapters.channels import corr2d_multi_in_out
 
 
-# solutions/06_conv_variants.ipynb, cell 8
+# solutions/06_conv_variants.ipynb, cell 13
 def grouped_conv2d(X, K, groups):
     """Grouped cross-correlation: output group j sees input group j only.
 
@@ -38,7 +38,7 @@ def grouped_conv2d(X, K, groups):
     return torch.cat([corr2d_multi_in_out(x, k) for x, k in pairs], 0)
 
 
-# solutions/06_conv_variants.ipynb, cell 18
+# solutions/06_conv_variants.ipynb, cell 23
 def conv_transpose2d(X, K, stride=1):
     """Single-channel transposed convolution: each input pixel stamps a scaled kernel.
 

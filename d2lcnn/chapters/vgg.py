@@ -41,15 +41,18 @@ VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
 # solutions/09_vgg.ipynb, cell 8
-def vgg(conv_arch):
-    """VGG for 1-channel 224x224 images and 10 classes.
+def vgg(conv_arch, input_size=224):
+    """VGG for 1-channel images and 10 classes (the book's version at 224x224).
 
     Args:
         conv_arch: five ``(num_convs, out_channels)`` pairs, one per block; five
             halvings take 224x224 to the 7x7 map the dense head expects.
+        input_size: height and width of the input images, at least 32; the last
+            map is ``input_size // 32`` pixels high and wide, which sets the
+            number of inputs of the first dense layer.
 
     Returns:
-        nn.Sequential mapping (batch, 1, 224, 224) to (batch, 10) logits.
+        nn.Sequential mapping (batch, 1, input_size, input_size) to (batch, 10) logits.
 
     Example::
 
@@ -61,14 +64,17 @@ def vgg(conv_arch):
             f"vgg: conv_arch needs 5 blocks (224x224 -> 7x7 for the dense head), "
             f"got {len(conv_arch)}: {conv_arch!r}"
         )
+    if input_size < 32:
+        raise ValueError(f"vgg: input_size must be at least 32 (five halvings), got {input_size}")
     conv_blks, in_channels = [], 1
     for num_convs, out_channels in conv_arch:
         conv_blks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
+    size = input_size // 2 ** len(conv_arch)  # each block halves (rounding down): 224 -> 7
     return nn.Sequential(
         *conv_blks,
         nn.Flatten(),
-        nn.Linear(out_channels * 7 * 7, 4096),
+        nn.Linear(out_channels * size * size, 4096),
         nn.ReLU(),
         nn.Dropout(0.5),
         nn.Linear(4096, 4096),
@@ -79,12 +85,18 @@ def vgg(conv_arch):
 
 
 # solutions/09_vgg.ipynb, cell 10
-def vgg11(ratio=4):
+def vgg11(ratio=4, input_size=224):
     """VGG-11 with every block's channels divided by ``ratio`` (the book trains ratio 4).
+
+    Args:
+        ratio: divides every block's channels.
+        input_size: height and width of the input images (see ``vgg``).
 
     Example::
 
         >>> vgg11()(torch.zeros(1, 1, 224, 224)).shape
+        torch.Size([1, 10])
+        >>> vgg11(input_size=64)(torch.zeros(1, 1, 64, 64)).shape
         torch.Size([1, 10])
     """
     if not isinstance(ratio, int) or not 1 <= ratio <= 64:
@@ -92,4 +104,5 @@ def vgg11(ratio=4):
             f"vgg11: ratio must be an int from 1 to 64 (the first block has "
             f"64 channels), got {ratio!r}"
         )
-    return vgg([(num_convs, out_channels // ratio) for num_convs, out_channels in VGG11_ARCH])
+    arch = [(num_convs, out_channels // ratio) for num_convs, out_channels in VGG11_ARCH]
+    return vgg(arch, input_size)
