@@ -42,8 +42,10 @@ class Report:
         """The messages for the student."""
         if self.created:
             return [
-                f"workspace: made {workspace} with your own copies of the {len(self.added)} course "
-                "notebooks; work there (course updates never overwrite a notebook you changed)"
+                (
+                    f"workspace: made {workspace} with your own copies of the {len(self.added)} course "
+                    "notebooks; work there (course updates never overwrite a notebook you changed)"
+                )
             ]
         out = [f"workspace: added {name}" for name in self.added]
         out += [
@@ -172,6 +174,21 @@ def lab_command(workspace: Path, extra: list[str]) -> list[str]:
     return argv + list(extra)
 
 
+def lab_environment(workspace: Path) -> dict:
+    """The environment for JupyterLab: one more config folder, which turns off the news plugin.
+
+    Without it JupyterLab asks every new user whether to fetch news from the internet.
+    """
+    config = workspace / ".d2lcnn-jupyter"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    page = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+    write_atomic(config / "labconfig" / "page_config.json", json.dumps(page, indent=1) + "\n")
+    paths = [str(config)] + [
+        p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p
+    ]
+    return dict(os.environ, JUPYTER_CONFIG_PATH=os.pathsep.join(paths))
+
+
 def main(root: Path, workspace: Path, lab_args: list[str] | None) -> int:
     """Sync the workspace and print what changed; with ``lab_args`` (a list), then exec JupyterLab."""
     report = sync(root / "notebooks", workspace)
@@ -179,7 +196,7 @@ def main(root: Path, workspace: Path, lab_args: list[str] | None) -> int:
         print(line)
     if lab_args is None:
         return 0
-    argv = lab_command(workspace, lab_args)
+    argv, env = lab_command(workspace, lab_args), lab_environment(workspace)
     sys.stdout.flush()
-    os.execv(argv[0], argv)
+    os.execve(argv[0], argv, env)
     return 0  # not reached

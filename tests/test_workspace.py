@@ -2,9 +2,12 @@
 
 import json
 import platform
+from pathlib import Path
 
 from d2lcnn import build, workspace
 from d2lcnn.workspace import MANIFEST, sync
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def notebook(*sources):
@@ -78,9 +81,15 @@ def test_an_edit_after_an_update_is_still_protected(tmp_path):
 
 
 def test_copies_carry_what_jupyterlab_adds_on_opening(tmp_path):
+    """What the kernel reports is in every copy already (tests/test_browser.py opens some in JupyterLab)."""
     meta = workspace.kernel_metadata()
     assert meta["kernelspec"] == build.LAB_KERNELSPEC
     assert meta["language_info"] == dict(build.LAB_LANGUAGE_INFO, version=platform.python_version())
+    sync(ROOT / "notebooks", tmp_path)
+    for copy in tmp_path.glob("*.ipynb"):
+        nb = json.loads(copy.read_text())
+        assert {k: nb["metadata"][k] for k in meta} == meta, copy.name
+        assert build.dumps(nb) == copy.read_text()  # the format JupyterLab saves in
 
 
 def test_lab_command_allows_root_only_as_root(tmp_path, monkeypatch):
