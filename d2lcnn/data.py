@@ -253,7 +253,7 @@ class FashionMNISTBatches:
             yield X, self.labels[idx]
 
 
-def load_data_fashion_mnist(batch_size, resize=None, num_train=None):
+def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None):
     """Fashion-MNIST as ``(train_iter, test_iter)``, with the book's signature.
 
     In quick mode (``D2LCNN_QUICK=1``) only the first
@@ -265,7 +265,8 @@ def load_data_fashion_mnist(batch_size, resize=None, num_train=None):
     Args:
         batch_size: examples per minibatch.
         resize: optional output size, an int or ``(h, w)``; images are 28x28.
-        num_train: serve only the first ``num_train`` training examples (a CPU
+        num_train: keyword-only (the book's two arguments keep their places);
+            serve only the first ``num_train`` training examples (a CPU
             setting's subset; the test set stays whole). ``None``: all 60,000.
 
     Example::
