@@ -93,6 +93,18 @@ def cmd_grade(args):
     return grade_command(args)
 
 
+def cmd_report(args):
+    from .grading.report import ReportError, write_report
+
+    try:
+        _, summary = write_report(args.grades, args.compare, args.html)
+    except ReportError as e:
+        print(f"d2lcnn report: {e}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="d2lcnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +136,23 @@ def main(argv=None):
 
     add_arguments(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser(
+        "report",
+        help="write the class report (HTML, figures inline) of a grades folder",
+        description="Write GRADES_DIR/report.html: scores, outcomes per exercise, pass rate per "
+        "case, diagnosed mistakes, submissions to look at, similarity flags; print a summary.",
+    )
+    p.add_argument("grades", metavar="GRADES_DIR", help="the --out folder of `d2lcnn grade`")
+    p.add_argument(
+        "--compare",
+        metavar="OTHER_DIR",
+        help="an earlier grading run of the same assignment: show what changed since",
+    )
+    p.add_argument(
+        "--html", metavar="FILE", help="write the page here (default GRADES_DIR/report.html)"
+    )
+    p.set_defaults(func=cmd_report)
 
     for name, what in (
         ("workspace", "copy new course notebooks into the workspace, keeping yours"),

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .pool import WorkerFailed
+from .progress import Progress
 from .runner import UsageError, grade
 
 
@@ -52,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="regrade submissions whose results are already up to date",
     )
     parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write the class report (DIR/report.html) at the end",
+    )
+    parser.add_argument(
         "--exercises",
         metavar="A,B",
         help="grade only these exercises, e.g. corr2d,pool2d (default: the submission's)",
@@ -62,16 +68,18 @@ def grade_command(args: argparse.Namespace) -> int:
     """``d2lcnn grade``: grade, report, and return the exit status."""
     chosen = [n.strip() for n in args.exercises.split(",") if n.strip()] if args.exercises else None
     try:
-        batch = grade(
-            args.paths,
-            args.out,
-            jobs=args.jobs,
-            seed=args.seed,
-            timeout=args.timeout,
-            force=args.force,
-            exercises=chosen,
-            log=lambda line: print(line, flush=True),
-        )
+        with Progress() as progress:
+            batch = grade(
+                args.paths,
+                args.out,
+                jobs=args.jobs,
+                seed=args.seed,
+                timeout=args.timeout,
+                force=args.force,
+                exercises=chosen,
+                log=progress.log,
+                progress=progress,
+            )
     except UsageError as e:
         for line in str(e).splitlines():
             print(f"d2lcnn grade: {line}", file=sys.stderr)
@@ -96,4 +104,22 @@ def grade_command(args: argparse.Namespace) -> int:
     )
     for problem in batch.unreadable:
         print(f"d2lcnn grade: not graded: {problem}", file=sys.stderr)
+    if not args.no_report:
+        write_class_report(args.out)
     return 1 if batch.unreadable else 0
+
+
+def write_class_report(out):
+    """``out/report.html``; a failure is reported and changes nothing else (the grades are written)."""
+    from .report import write_report
+
+    try:
+        path, _ = write_report(out)
+    except Exception as e:  # noqa: BLE001 - the report is an extra: it never costs a grade
+        print(
+            f"d2lcnn grade: the class report was not written ({type(e).__name__}: {e}); "
+            f"try `d2lcnn report {out}`",
+            file=sys.stderr,
+        )
+        return
+    print(f"class report: {path} (`d2lcnn report {out}` prints a summary)")

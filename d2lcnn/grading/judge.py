@@ -38,14 +38,20 @@ class Verdict:
     status: str
     feedback: str
     output: str = ""  # what the public cases printed
+    # for the class report: each case's label, whether it is hidden, its outcome (never inputs)
+    cases: tuple[dict, ...] = ()
+    stopped: str = ""  # why the process ended before the last case, or the grader failed
 
     def as_json(self) -> dict:
+        extra = {"cases": list(self.cases)} if self.cases else {}
         return {
             "score": self.score,
             "max_score": self.max_score,
             "status": self.status,
             "feedback": self.feedback,
             "output": self.output,
+            **extra,
+            **({"stopped": self.stopped} if self.stopped else {}),
         }
 
 
@@ -129,7 +135,7 @@ def _before_cases(exercise: Exercise, submission: Submission, reply: Reply) -> V
     name, output = exercise.name, _output(reply)
     if reply.worker_error is not None:
         feedback = f"{name}: the grader failed ({reply.worker_error}); tell your instructor."
-        return _zero(exercise, "error", feedback, output)
+        return Verdict(0.0, exercise.points, "error", feedback, output, stopped="the grader failed")
     messages = reply.messages
     hit = next((m.what for m in messages if isinstance(m, Forbidden)), None)
     if hit is not None:
@@ -218,6 +224,7 @@ def judge(
         if isinstance(m, (CaseValue, CaseError)) and m.case < n and m.case not in got:
             got[m.case] = m
     lines, passed, errors, done = [], 0, 0, 0
+    outcomes = ["not run"] * n
     for i, case in enumerate(cases):
         if i not in got:
             break
@@ -225,10 +232,13 @@ def judge(
         errors += isinstance(got[i], CaseError)
         ok, line = _case_line(exercise, case, expected[i], got[i], i >= n_public, submission)
         passed += ok
+        outcomes[i] = "passed" if ok else "error" if isinstance(got[i], CaseError) else "failed"
         lines.append(line)
     status = "passed" if passed == n else "failed"
+    why = ""
     if done < n:
         status, why = _why_stopped(reply, timeout)
+        outcomes[done] = "timeout" if status == "timeout" else "error"
         after = n - done - 1
         tail = f"; the {after} case(s) after it were not run" if after else ""
         lines.append(f"  x  {cases[done].label}: {why}{tail}")
@@ -240,7 +250,11 @@ def judge(
         head += " Case labels only; hidden cases' inputs and printed output are not shown."
     setup = [] if status == "passed" else _load_errors(submission, reply)
     feedback = "\n".join([head, *_group(lines), *setup])
-    return Verdict(score, points, status, feedback, _output(reply))
+    per_case = tuple(
+        {"label": c.label, "hidden": i >= n_public, "status": outcomes[i]}
+        for i, c in enumerate(cases)
+    )
+    return Verdict(score, points, status, feedback, _output(reply), per_case, why)
 
 
 def _fractional(expected: object) -> bool:

@@ -180,7 +180,17 @@ def write_gradebook(out, records):
     _atomic_write(out / GRADEBOOK, buf.getvalue())
 
 
-def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=None, log=print):
+def grade(
+    paths,
+    out,
+    jobs=2,
+    seed=None,
+    timeout=10.0,
+    force=False,
+    exercises=None,
+    log=print,
+    progress=None,
+):
     """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
     Args:
@@ -192,6 +202,8 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
         force: regrade submissions whose results are up to date.
         exercises: grade these exercise names only, whatever the submission is.
         log: called with one line of progress per submission.
+        progress: told ``start(total)`` once planned and ``done(record)`` per submission
+            (a :class:`~d2lcnn.grading.progress.Progress`).
 
     Returns:
         a :class:`Batch`.
@@ -224,6 +236,9 @@ def grade(paths, out, jobs=2, seed=None, timeout=10.0, force=False, exercises=No
     grader.pool = Pool(min(jobs, len(files)))  # the workers import torch while files are read
     try:
         todo = grader.plan(files, registry, exercises, force)
+        grader.progress = progress
+        if progress:
+            progress.start(len(todo))
         ex = ThreadPoolExecutor(max_workers=len(grader.pool.workers))
         try:
             grader.batch.graded = list(ex.map(grader.grade_submission, todo))
@@ -249,6 +264,7 @@ class Grader:
         self.pool: Pool
         self.hidden: list[str] = []
         self.records = read_records(out)
+        self.progress = None
 
     def plan(self, files, registry, chosen, force):
         """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
@@ -317,6 +333,8 @@ class Grader:
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
             self.records[target.stem] = record
             write_gradebook(self.out, self.records)
+            if self.progress:
+                self.progress.done(record)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
         self.log(
             f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}"
@@ -363,10 +381,7 @@ def make_record(sub, chosen, results, seed_id, seconds):
         "seed_id": seed_id,
         "score": score,
         "max_score": max_score,
-        "exercises": {
-            n: {k: r[k] for k in ("score", "max_score", "status", "feedback", "output")}
-            for n, r in results.items()
-        },
+        "exercises": {n: dict(r) for n, r in results.items()},  # Verdict.as_json
         "tests": tests,
         "execution_time": round(seconds, 3),
         "output": output,
