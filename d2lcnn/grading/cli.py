@@ -109,7 +109,7 @@ def grade_command(args: argparse.Namespace) -> int:
     return 1 if batch.unreadable else 0
 
 
-def write_class_report(out):
+def write_class_report(out: str) -> None:
     """``out/report.html``; a failure is reported and changes nothing else (the grades are written)."""
     from .report import write_report
 
