@@ -68,9 +68,8 @@ class LivePlot:
         for xs, ys, name, style in zip(self.xs, self.ys, self.legend, ("-", "m--", "g-.", "r:")):
             ax.plot(xs, ys, style, label=name)
         lo, hi = self.xlim
-        ax.set(
-            xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo))
-        )  # the last point clear of the frame
+        # A little room after the last epoch keeps the last point clear of the frame.
+        ax.set(xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo)))
         ax.grid(True)
         if self.title:
             ax.set_title(self.title, fontsize=10)

@@ -34,9 +34,9 @@ class Report:
     """What :func:`sync` did, one notebook file name per entry."""
 
     created: bool = False  # the workspace was made by this sync
-    added: list = field(default_factory=list)
-    updated: list = field(default_factory=list)
-    newer: list = field(default_factory=list)  # changed upstream and by the student: kept
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    newer: list[str] = field(default_factory=list)  # changed upstream and by the student: kept
 
     def lines(self, workspace: Path, rename_hint: str) -> list[str]:
         """The messages for the student."""

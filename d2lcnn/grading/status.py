@@ -47,7 +47,7 @@ class Status:
     next_step: str
 
 
-def grader_skips(fn) -> str:
+def grader_skips(fn: object) -> str:
     """Why the grader would not see the definition of ``fn``; empty if it would (or if unknown).
 
     The grader keeps only top-level ``def``/``class``/``import`` statements and
@@ -76,7 +76,7 @@ def grader_skips(fn) -> str:
     return ""
 
 
-def exercise_status(name: str, fn) -> Status:
+def exercise_status(name: str, fn: object) -> Status:
     """The standing of exercise ``name`` for the student's function ``fn``.
 
     Args:
