@@ -105,6 +105,21 @@ def cmd_report(args):
     return 0
 
 
+def cmd_gradescope(args):
+    from .grading.gradescope import GradescopeError, build
+
+    try:
+        path = build(args.assignment, args.seed_file, args.out, args.timeout)
+    except GradescopeError as e:
+        print(f"d2lcnn gradescope: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {path}: upload it as the assignment's autograder on Gradescope "
+        "(it holds the secret seed: keep it private)"
+    )
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="d2lcnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +168,25 @@ def main(argv=None):
         "--html", metavar="FILE", help="write the page here (default GRADES_DIR/report.html)"
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "gradescope",
+        help="build a Gradescope autograder zip for one assignment",
+        description="Write the autograder zip Gradescope expects (setup.sh, run_autograder, "
+        "pinned requirements, the course package) for one chapter's assignment.",
+    )
+    p.add_argument("assignment", metavar="ASSIGNMENT", help="the chapter, e.g. 02_conv_layer")
+    p.add_argument(
+        "--seed-file",
+        required=True,
+        metavar="F",
+        help="a file holding the secret seed of the hidden cases (one integer)",
+    )
+    p.add_argument("--out", default="autograder.zip", metavar="ZIP", help="default autograder.zip")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SEC", help="per exercise (default 10)"
+    )
+    p.set_defaults(func=cmd_gradescope)
 
     for name, what in (
         ("workspace", "copy new course notebooks into the workspace, keeping yours"),
