@@ -22,7 +22,9 @@ import json
 import re
 import symtable
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 SAVE = "#@save"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -67,36 +69,40 @@ CHECK_ALL_CELLS = [
 RAISES = "raises-exception"  # JupyterLab's Run All goes on past a cell with this tag
 
 
+Cell = dict[str, Any]  # one notebook cell, as JSON
+Notebook = dict[str, Any]  # a whole notebook, as JSON
+
+
 class BuildError(Exception):
     """A solution notebook cannot be built; the message names it."""
 
 
-def source(cell):
+def source(cell: Cell) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
 
-def as_lines(text):
+def as_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def dumps(nb):
+def dumps(nb: Notebook) -> str:
     """Notebook JSON in one fixed format, independent of the nbformat version."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def module_name(path, nb):
+def module_name(path: Path, nb: Notebook) -> str:
     """``metadata.d2lcnn.module``, else the file stem without its number prefix."""
     meta = nb.get("metadata", {}).get("d2lcnn", {})
     return meta.get("module") or re.sub(r"^\d+[_-]", "", path.stem).replace("-", "_")
 
 
-def without_markers(text):
+def without_markers(text: str) -> str:
     keep = [ln for ln in as_lines(text) if ln.strip() not in (BEGIN, END)]
     return "".join(keep)
 
 
-def saved_snippets(text, where):
+def saved_snippets(text: str, where: str) -> list[str]:
     """The code a cell contributes to its module: whole cell or marked statements."""
     text = without_markers(text)
     lines = text.splitlines()
@@ -111,18 +117,15 @@ def saved_snippets(text, where):
     snippets = []
     for node in tree.body:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        header_end = (
-            node.body[0].lineno - 1
-            if isinstance(getattr(node, "body", None), list)
-            else node.end_lineno
-        )
+        body = getattr(node, "body", None)
+        header_end = body[0].lineno - 1 if isinstance(body, list) else node.end_lineno or start
         if any(SAVE in ln for ln in lines[start - 1 : max(header_end, start)]):
             block = lines[start - 1 : node.end_lineno]
             snippets.append("\n".join(re.sub(r"\s*#@save\s*$", "", ln) for ln in block))
     return snippets
 
 
-def public_names(code):
+def public_names(code: str) -> list[str]:
     names = []
     for node in ast.parse(code).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -133,7 +136,7 @@ def public_names(code):
     return [n for n in names if not n.startswith("_")]
 
 
-def undefined_globals(code, filename):
+def undefined_globals(code: str, filename: str) -> list[str]:
     """Global names used anywhere in ``code`` but defined neither there nor in builtins."""
     top = symtable.symtable(code, filename, "exec")
     defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
@@ -152,7 +155,7 @@ def undefined_globals(code, filename):
     return sorted(missing)
 
 
-def split_imports(code):
+def split_imports(code: str) -> tuple[list[str], str]:
     """``code`` as (its import statements, the rest), each import one statement's text."""
     tree = ast.parse(code)
     lines = code.splitlines()
@@ -167,33 +170,35 @@ def split_imports(code):
     return texts, "\n".join(lines[start - 1 :]).strip("\n") if rest else ""
 
 
-def bound_names(statement):
+def bound_names(statement: str) -> set[str]:
     """The names an import statement binds (``import a.b`` binds ``a``)."""
     node = ast.parse(statement).body[0]
+    assert isinstance(node, (ast.Import, ast.ImportFrom)), statement
     return {(a.asname or a.name).split(".")[0] for a in node.names}
 
 
-def used_names(code):
+def used_names(code: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
 
 
-def import_block(imports):
+def import_block(imports: list[str]) -> str:
     """Imports sorted as ruff's isort does: standard library, third party, d2lcnn; bare first."""
 
-    def section(statement):
+    def section(statement: str) -> int:
         top = ast.parse(statement).body[0]
-        module = top.module if isinstance(top, ast.ImportFrom) else top.names[0].name
+        assert isinstance(top, (ast.Import, ast.ImportFrom)), statement
+        module = top.module or "" if isinstance(top, ast.ImportFrom) else top.names[0].name
         root = module.split(".")[0]
         return 2 if root == "d2lcnn" else 0 if root in sys.stdlib_module_names else 1
 
-    def key(statement):
+    def key(statement: str) -> tuple[bool, str]:
         return (isinstance(ast.parse(statement).body[0], ast.ImportFrom), statement.lower())
 
     groups = [sorted((i for i in imports if section(i) == k), key=key) for k in range(3)]
     return "\n\n".join("\n".join(g) for g in groups if g)
 
 
-def render_module(rel, title, snippets):
+def render_module(rel: str, title: str, snippets: list[tuple[int, str]]) -> str:
     """The module text for ``snippets``: ``(cell index, code)`` pairs of notebook ``rel``."""
     # Imports go first, once each and only those the definitions use (a
     # docstring example gets torch from the doctest namespace); definitions
@@ -223,7 +228,7 @@ def render_module(rel, title, snippets):
     return f"{header}\n{python_list('__all__', names)}{gap}{body}\n"
 
 
-def python_list(name, items, bare=False):
+def python_list(name: str, items: Iterable[str], bare: bool = False) -> str:
     """``name = [...]`` as the formatter writes it: one line if it fits, else one item a line."""
     items = list(items) if bare else [json.dumps(i) for i in items]
     one_line = f"{name} = [{', '.join(items)}]"
@@ -232,7 +237,7 @@ def python_list(name, items, bare=False):
     return f"{name} = [\n" + "".join(f"    {i},\n" for i in items) + "]"
 
 
-def notebook_title(nb):
+def notebook_title(nb: Notebook) -> str:
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             for line in source(cell).splitlines():
@@ -241,7 +246,7 @@ def notebook_title(nb):
     return "Generated chapter module."
 
 
-def clean_cell(cell, keep_outputs):
+def clean_cell(cell: Cell, keep_outputs: bool) -> Cell:
     """A copy of ``cell`` with only stable fields (tags kept; timings and ids of runs dropped)."""
     out = {"cell_type": cell["cell_type"], "metadata": {}, "source": as_lines(source(cell))}
     if "id" in cell:
@@ -254,14 +259,14 @@ def clean_cell(cell, keep_outputs):
     return out
 
 
-def clean_notebook(nb, keep_outputs):
+def clean_notebook(nb: Notebook, keep_outputs: bool) -> Notebook:
     meta = {k: v for k, v in nb.get("metadata", {}).items() if k in KEEP_NB_METADATA}
     meta["language_info"] = {"name": "python"}
     cells = [clean_cell(c, keep_outputs) for c in nb["cells"]]
     return {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
 
 
-def stub_out(text, stub, where):
+def stub_out(text: str, stub: list[str], where: str) -> str:
     """Replace each BEGIN/END SOLUTION region by ``stub`` at the region's indentation."""
     out, inside = [], False
     for line in as_lines(text):
@@ -283,7 +288,7 @@ def stub_out(text, stub, where):
     return "".join(out).rstrip("\n")
 
 
-def student_notebook(nb, rel):
+def student_notebook(nb: Notebook, rel: str) -> Notebook:
     cells = [
         {
             "cell_type": "markdown",
@@ -321,7 +326,7 @@ def student_notebook(nb, rel):
     return dict(nb, cells=cells + CHECK_ALL_CELLS, metadata=meta)
 
 
-def outputs_for(root):
+def outputs_for(root: str | Path) -> dict[Path, str]:
     """Every generated file's expected content: {path: text}."""
     root = Path(root)
     files, chapters = {}, []
@@ -350,7 +355,7 @@ def outputs_for(root):
     return files
 
 
-def render_index(chapters):
+def render_index(chapters: list[tuple[str, str]]) -> str:
     """``chapters/__init__.py``: imports the ``(module, notebook)`` pairs as modules, in order.
 
     Modules, not their names: ``from .alexnet import *`` here would rebind
@@ -371,14 +376,14 @@ def render_index(chapters):
     return "\n".join(lines) + "\n"
 
 
-def is_generated(path):
+def is_generated(path: Path) -> bool:
     try:
         return path.read_text(encoding="utf-8").startswith(GENERATED)
     except OSError:
         return False
 
 
-def stale_modules(root, expected):
+def stale_modules(root: str | Path, expected: Mapping[Path, str]) -> list[Path]:
     """Generated modules on disk whose notebook no longer saves anything."""
     return [
         p
@@ -387,7 +392,7 @@ def stale_modules(root, expected):
     ]
 
 
-def drift(root):
+def drift(root: str | Path) -> list[str]:
     """Messages for every generated file that differs from what ``build`` would write."""
     root = Path(root)
     expected = outputs_for(root)
@@ -405,7 +410,7 @@ def drift(root):
     return problems
 
 
-def build(root):
+def build(root: str | Path) -> list[Path]:
     """Write every generated file; return the paths that changed."""
     root = Path(root)
     expected = outputs_for(root)

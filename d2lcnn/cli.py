@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 
-def find_root(start=None):
+def find_root(start: str | Path | None = None) -> Path:
     """The course repository root: the nearest folder above ``start`` with ``solutions/``."""
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -17,7 +17,7 @@ def find_root(start=None):
     )
 
 
-def cmd_build(args):
+def cmd_build(args: argparse.Namespace) -> int:
     from . import build
 
     root = find_root(args.root)
@@ -41,7 +41,7 @@ def cmd_build(args):
     return 0
 
 
-def cmd_execute(args):
+def cmd_execute(args: argparse.Namespace) -> int:
     """Run solution notebooks in place (outputs stored), then rebuild."""
     import nbformat
     from nbclient import NotebookClient
@@ -60,7 +60,7 @@ def cmd_execute(args):
     return cmd_build(argparse.Namespace(root=args.root, check=False))
 
 
-def cmd_data(args):
+def cmd_data(args: argparse.Namespace) -> int:
     from . import data
 
     try:
@@ -79,7 +79,7 @@ def cmd_data(args):
     return 0
 
 
-def cmd_workspace(args):
+def cmd_workspace(args: argparse.Namespace) -> int:
     from . import workspace
 
     root = find_root(args.root)
@@ -87,13 +87,13 @@ def cmd_workspace(args):
     return workspace.main(root, folder, args.lab_args if args.command == "lab" else None)
 
 
-def cmd_grade(args):
+def cmd_grade(args: argparse.Namespace) -> int:
     from .grading.cli import grade_command
 
     return grade_command(args)
 
 
-def cmd_report(args):
+def cmd_report(args: argparse.Namespace) -> int:
     from .grading.report import ReportError, write_report
 
     try:
@@ -105,7 +105,7 @@ def cmd_report(args):
     return 0
 
 
-def cmd_gradescope(args):
+def cmd_gradescope(args: argparse.Namespace) -> int:
     from .grading.gradescope import GradescopeError, build
 
     try:
@@ -120,7 +120,7 @@ def cmd_gradescope(args):
     return 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="d2lcnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

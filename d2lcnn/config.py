@@ -15,11 +15,11 @@ QUICK_MAX_EPOCHS = 2
 QUICK_MIN_BATCHES = 5
 
 
-def quick_mode():
+def quick_mode() -> bool:
     """True when ``D2LCNN_QUICK`` is set to anything but ``""`` or ``"0"``."""
     return os.environ.get("D2LCNN_QUICK", "") not in ("", "0")
 
 
-def epochs(num_epochs):
+def epochs(num_epochs: int) -> int:
     """The number of epochs to actually run: ``num_epochs``, capped in quick mode."""
     return min(num_epochs, QUICK_MAX_EPOCHS) if quick_mode() else num_epochs

@@ -16,6 +16,7 @@ import os
 import tempfile
 import urllib.request
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -62,16 +63,16 @@ class DataError(RuntimeError):
     """A data file is missing, truncated, corrupt or not Fashion-MNIST."""
 
 
-def cache_dir():
+def cache_dir() -> Path:
     """Where downloaded files are kept: the user cache directory."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("d2lcnn")) / "fashion-mnist"
 
 
-def search_dirs():
+def search_dirs() -> list[tuple[Path, str]]:
     """The directories searched for the files, in order, with a label for each."""
-    dirs = []
+    dirs: list[tuple[Path, str]] = []
     if os.environ.get("D2LCNN_DATA"):
         dirs.append((Path(os.environ["D2LCNN_DATA"]), "$D2LCNN_DATA"))
     dirs.append((cache_dir(), "user cache"))
@@ -79,16 +80,16 @@ def search_dirs():
     return dirs
 
 
-def _locate(name):
+def _locate(name: str) -> tuple[Path, str] | None:
     """The first existing copy of ``name`` (raw or .gz) and where it was found."""
     for folder, origin in search_dirs():
         for path in (folder / name, folder / f"{name}.gz"):
             if path.is_file():
                 return path, origin
-    return None, None
+    return None
 
 
-def _verified_bytes(path, name):
+def _verified_bytes(path: Path, name: str) -> bytes:
     """The decompressed content of ``path``, or DataError if it is not ``name``."""
     data = path.read_bytes()
     if path.suffix == ".gz":
@@ -108,7 +109,7 @@ def _verified_bytes(path, name):
     return data
 
 
-def _download(name):
+def _download(name: str) -> Path:
     """Fetch ``name``.gz into the cache, verify it, and return its path."""
     dest = cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
@@ -142,25 +143,25 @@ def _download(name):
     )
 
 
-def find_fashion_mnist(download=True):
+def find_fashion_mnist(download: bool = True) -> dict[str, tuple[Path, str]]:
     """Locate (and if needed download) the four files.
 
     Returns:
         dict: file name -> (path, origin), where origin says which search
         location (or ``"downloaded"``) the file came from.
     """
-    found = {}
+    found: dict[str, tuple[Path, str]] = {}
     for name in CHECKSUMS:
-        path, origin = _locate(name)
-        if path is None:
+        where = _locate(name)
+        if where is None:
             if not download:
                 raise DataError(f"{name}: not found in any of {[str(d) for d, _ in search_dirs()]}")
-            path, origin = _download(name), "downloaded"
-        found[name] = (path, origin)
+            where = _download(name), "downloaded"
+        found[name] = where
     return found
 
 
-def _decode_idx(data, path, ndim):
+def _decode_idx(data: bytes, path: Path, ndim: int) -> torch.Tensor:
     """Decode an IDX file (big-endian header, uint8 payload) into a tensor."""
     magic = int.from_bytes(data[:4], "big")
     if magic != 0x0800 + ndim:
@@ -175,7 +176,9 @@ def _decode_idx(data, path, ndim):
 
 
 @functools.cache
-def _load_split(images_path, labels_path, images_name, labels_name):
+def _load_split(
+    images_path: Path, labels_path: Path, images_name: str, labels_name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     images = _decode_idx(_verified_bytes(images_path, images_name), images_path, 3)
     labels = _decode_idx(_verified_bytes(labels_path, labels_name), labels_path, 1)
     if len(images) != len(labels):
@@ -186,7 +189,7 @@ def _load_split(images_path, labels_path, images_name, labels_name):
     return images, labels.long()  # (n, 28, 28) uint8, (n,) int64
 
 
-def load_split(train):
+def load_split(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """The verified training (``train=True``) or test split as uint8 images and labels."""
     prefix = "train" if train else "t10k"
     names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
@@ -215,19 +218,26 @@ class FashionMNISTBatches:
         [(2, 1, 28, 28), (2, 1, 28, 28), (1, 1, 28, 28)]
     """
 
-    def __init__(self, images, labels, batch_size, shuffle, resize=None):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        resize: int | tuple[int, int] | None = None,
+    ) -> None:
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle = batch_size, shuffle
         self.resize = (resize, resize) if isinstance(resize, int) else resize
 
-    def __len__(self):
+    def __len__(self) -> int:
         return math.ceil(len(self.labels) / self.batch_size)
 
     @property
-    def num_examples(self):
+    def num_examples(self) -> int:
         return len(self.labels)
 
-    def to(self, device):
+    def to(self, device: torch.device | str) -> "FashionMNISTBatches":
         """The same batches, with the data kept on ``device`` (no copy per batch)."""
         return FashionMNISTBatches(
             self.images.to(device),
@@ -237,10 +247,11 @@ class FashionMNISTBatches:
             self.resize,
         )
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
         order = torch.randperm(n, device=self.labels.device) if self.shuffle else None
         for start in range(0, n, self.batch_size):
+            idx: slice | torch.Tensor
             if order is None:
                 idx = slice(start, start + self.batch_size)
             else:
@@ -253,7 +264,12 @@ class FashionMNISTBatches:
             yield X, self.labels[idx]
 
 
-def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None):
+def load_data_fashion_mnist(
+    batch_size: int,
+    resize: int | tuple[int, int] | None = None,
+    *,
+    num_train: int | None = None,
+) -> tuple[FashionMNISTBatches, FashionMNISTBatches]:
     """Fashion-MNIST as ``(train_iter, test_iter)``, with the book's signature.
 
     In quick mode (``D2LCNN_QUICK=1``) only the first
@@ -294,6 +310,6 @@ def load_data_fashion_mnist(batch_size, resize=None, *, num_train=None):
     )
 
 
-def get_fashion_mnist_labels(labels):
+def get_fashion_mnist_labels(labels: Iterable[int] | torch.Tensor) -> list[str]:
     """Text labels for a sequence (or tensor) of class indices."""
     return [TEXT_LABELS[int(i)] for i in labels]

@@ -5,16 +5,18 @@ import inspect
 import textwrap
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import forbidden
 from .compare import compare
-from .registry import EXERCISES, load_all
+from .registry import EXERCISES, Exercise, load_all
 
 PACKAGE = str(Path(__file__).resolve().parents[1])
 
 
-def _where(error):
+def _where(error: BaseException) -> str:
     """`` (line N: `code`)`` of the innermost frame outside the course package, if any."""
     frames = [
         f
@@ -27,7 +29,7 @@ def _where(error):
     return f" (line {f.lineno}" + (f": `{f.line.strip()}`" if f.line else "") + ")"
 
 
-def forbidden_uses(exercise, fn):
+def forbidden_uses(exercise: Exercise, fn: Callable[..., Any]) -> list[tuple[str, int]]:
     """What ``fn``'s source reaches that the grader forbids: ``[(dotted name, line)]``; [] if unknown."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
@@ -53,7 +55,7 @@ def forbidden_uses(exercise, fn):
     return [(what, line + offset) for what, _, line in hits]
 
 
-def check(name, fn):
+def check(name: str, fn: Any) -> None:
     """Run the public cases of exercise ``name`` on ``fn`` and print a report.
 
     This is the students' self-check: it runs in the notebook's own process
@@ -107,7 +109,7 @@ def check(name, fn):
         print("\n".join(lines))
 
 
-def public_results(exercise, fn):
+def public_results(exercise: Exercise, fn: Callable[..., Any]) -> tuple[int, list[str]]:
     """Run ``fn`` on the public cases: ``(number passed, one line per case)``.
 
     Raises:

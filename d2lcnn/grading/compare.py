@@ -4,21 +4,23 @@ Runs in the grader's own process on plain data, so nothing the student's code
 did to torch or numpy can change the verdict.
 """
 
+from typing import Any
+
 import numpy as np
 
 
 class Received:
     """Stands for a returned value that is not a tensor, by its type's name (the grader never sees it)."""
 
-    def __init__(self, type_name):
+    def __init__(self, type_name: str) -> None:
         self.type_name = type_name
 
 
-def _type_name(value):
+def _type_name(value: object) -> str:
     return value.type_name if isinstance(value, Received) else type(value).__name__
 
 
-def to_array(value):
+def to_array(value: object) -> np.ndarray | None:
     """A float64 numpy array from a tensor, array or nested list; None if it is none of those."""
     if isinstance(value, Received):
         return None
@@ -36,7 +38,7 @@ def to_array(value):
     return arr.astype(np.float64)
 
 
-def compare(expected, got, rtol=1e-4, atol=1e-5):
+def compare(expected: Any, got: object, rtol: float = 1e-4, atol: float = 1e-5) -> tuple[bool, str]:
     """``(passed, message)`` for ``got`` against ``expected``.
 
     ``expected`` is an array-like, or a tuple of them for functions that
@@ -54,6 +56,8 @@ def compare(expected, got, rtol=1e-4, atol=1e-5):
                 return False, f"item {i} of the returned tuple: {message}"
         return True, "ok"
     want = to_array(expected)
+    if want is None:
+        raise TypeError(f"the reference returned {type(expected).__name__}, not array-like values")
     have = to_array(got)
     if have is None:
         return False, f"expected a tensor, got {_type_name(got)}"

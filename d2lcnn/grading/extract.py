@@ -34,10 +34,10 @@ class Chunk:
 
     filename: str  # "cell 5" or "alice.py", as tracebacks name it
     text: str  # the source, magics blanked out (line numbers unchanged)
-    keep: list  # indices into ast.parse(text).body
-    tree: ast.Module = field(repr=False, compare=False, default=None)
+    keep: list[int]  # indices into ast.parse(text).body
+    tree: ast.Module = field(repr=False, compare=False)
 
-    def kept(self):
+    def kept(self) -> list[ast.stmt]:
         return [self.tree.body[i] for i in self.keep]
 
     def to_source(self) -> Source:
@@ -50,11 +50,11 @@ class Submission:
     path: Path
     sha256: str
     notebook: str | None  # metadata.d2lcnn.generated_from, e.g. "solutions/02_conv_layer.ipynb"
-    chunks: list
-    syntax_errors: list  # "cell 4, line 2: invalid syntax"
-    broken_defs: dict  # name -> syntax error of the cell that defines it
+    chunks: list[Chunk]
+    syntax_errors: list[str]  # "cell 4, line 2: invalid syntax"
+    broken_defs: dict[str, str]  # name -> syntax error of the cell that defines it
 
-    def defined(self):
+    def defined(self) -> set[str]:
         """Top-level names the student binds by def, class or assignment (not by importing)."""
         names = set()
         for chunk in self.chunks:
@@ -63,10 +63,10 @@ class Submission:
                     names.add(node.name)
                 elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    names.update(n for t in targets for n in _names(t))
+                    names.update(n for t in targets for n in _names(t) if n)
         return names
 
-    def line(self, filename, lineno):
+    def line(self, filename: str, lineno: int) -> str:
         """The text of line ``lineno`` of ``filename`` (a cell or the file), stripped."""
         for chunk in self.chunks:
             if chunk.filename == filename:
@@ -76,7 +76,7 @@ class Submission:
         return ""
 
 
-def _has_effects(value):
+def _has_effects(value: ast.AST) -> bool:
     """True if evaluating ``value`` could run code: calls, awaits, yields, comprehensions."""
     stack = [value]
     while stack:
@@ -102,7 +102,7 @@ def _has_effects(value):
     return False
 
 
-def _names(target):
+def _names(target: ast.expr) -> list[str | None]:
     """The names an assignment target binds; None stands for a non-name (`X[0]`, `net.w`)."""
     if isinstance(target, ast.Name):
         return [target.id]
@@ -111,7 +111,7 @@ def _names(target):
     return [None]
 
 
-def _keep(node):
+def _keep(node: ast.stmt) -> bool:
     if isinstance(
         node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
     ):
@@ -133,7 +133,9 @@ _MAGIC = re.compile(r"^\s*(%|!)")
 _DEF = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 
 
-def _chunk(filename, text, syntax_errors, broken_defs):
+def _chunk(
+    filename: str, text: str, syntax_errors: list[str], broken_defs: dict[str, str]
+) -> Chunk | None:
     if text.lstrip().startswith("%%"):
         return None  # a cell magic (%%time, %%bash, %%writefile): not plain Python
     text = "\n".join("" if _MAGIC.match(line) else line for line in text.split("\n"))
@@ -150,7 +152,7 @@ def _chunk(filename, text, syntax_errors, broken_defs):
     return Chunk(filename, text, keep, tree)
 
 
-def _notebook_cells(path, raw):
+def _notebook_cells(path: Path, raw: bytes) -> tuple[str | None, list[tuple[str, str]]]:
     try:
         nb = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -164,12 +166,9 @@ def _notebook_cells(path, raw):
             f"{path}: not a Jupyter notebook (no list of cells; nbformat 4 expected); "
             "open and save it again in Jupyter"
         )
-    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
-    origin = (
-        (meta.get("d2lcnn") or {}).get("generated_from")
-        if isinstance(meta.get("d2lcnn"), dict)
-        else None
-    )
+    meta = nb.get("metadata")
+    ours = meta.get("d2lcnn") if isinstance(meta, dict) else None
+    origin = ours.get("generated_from") if isinstance(ours, dict) else None
     cells = []
     for n, cell in enumerate(nb["cells"], 1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -180,7 +179,7 @@ def _notebook_cells(path, raw):
     return (origin if isinstance(origin, str) else None), cells
 
 
-def read_submission(path):
+def read_submission(path: str | Path) -> Submission:
     """A :class:`Submission` from a notebook or Python file.
 
     Args:
@@ -207,7 +206,8 @@ def read_submission(path):
             cells, notebook = [(path.name, raw.decode("utf-8-sig"))], None
         except UnicodeDecodeError:
             raise Unreadable(f"{path}: not UTF-8 text; save it as UTF-8 Python source") from None
-    syntax_errors, broken_defs = [], {}
+    syntax_errors: list[str] = []
+    broken_defs: dict[str, str] = {}
     chunks = [c for name, text in cells if (c := _chunk(name, text, syntax_errors, broken_defs))]
     return Submission(
         path, hashlib.sha256(raw).hexdigest(), notebook, chunks, syntax_errors, broken_defs

@@ -11,7 +11,16 @@ slips past (``eval`` of a string, say).
 
 import ast
 import builtins
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .extract import Submission
+    from .registry import Exercise
+
+Statements = Sequence[tuple[str, ast.stmt]]  # (filename, top-level statement)
+Hit = tuple[str, str, int]  # (dotted name, filename, line)
 
 # The names the standard preamble (extract.PREAMBLE) binds.
 PREAMBLE_ALIASES = {
@@ -24,12 +33,12 @@ PREAMBLE_ALIASES = {
 }
 
 
-def patterns_for(exercise):
+def patterns_for(exercise: "Exercise") -> tuple[str, ...]:
     """The exercise's library patterns plus the course's own answers to it."""
     return tuple(exercise.forbidden) + reference_patterns(exercise.name)
 
 
-def reference_patterns(name):
+def reference_patterns(name: str) -> tuple[str, ...]:
     """Handing back (or calling) the course package's own answer: ``d2lcnn.<name>``, the grader."""
     return (
         f"d2lcnn.{name}",
@@ -40,12 +49,12 @@ def reference_patterns(name):
     )
 
 
-def matches(dotted, patterns):
+def matches(dotted: str, patterns: Sequence[str]) -> str | None:
     """The first pattern ``dotted`` (e.g. ``"torch.nn.functional.conv2d"``) matches, or None."""
     return next((p for p in patterns if fnmatchcase(dotted, p)), None)
 
 
-def _bind_import(node, aliases, stars):
+def _bind_import(node: ast.AST, aliases: dict[str, str], stars: list[str]) -> None:
     if isinstance(node, ast.Import):
         for a in node.names:
             if a.asname:
@@ -61,11 +70,11 @@ def _bind_import(node, aliases, stars):
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
 
 
-def _const_str(node):
+def _const_str(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def resolve(node, aliases):
+def resolve(node: ast.AST, aliases: dict[str, str]) -> str | None:
     """The dotted name an expression stands for, if it can be told from the code; else None."""
     if isinstance(node, ast.Name):
         return aliases.get(node.id)
@@ -102,9 +111,13 @@ def resolve(node, aliases):
     return None
 
 
-def _module_scope(statements, known=None):
+def _module_scope(
+    statements: Statements, known: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str], dict[str, list[tuple[str, ast.stmt]]]]:
     """Aliases after running the top-level statements in order, star-imported modules, bindings."""
-    aliases, stars, bindings = {**PREAMBLE_ALIASES, **(known or {})}, [], {}
+    aliases = {**PREAMBLE_ALIASES, **(known or {})}
+    stars: list[str] = []
+    bindings: dict[str, list[tuple[str, ast.stmt]]] = {}
     for filename, node in statements:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             _bind_import(node, aliases, stars)
@@ -112,21 +125,23 @@ def _module_scope(statements, known=None):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             aliases.pop(node.name, None)
             names = [node.name]
-        else:
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = [t.id for t in targets if isinstance(t, ast.Name)]
-            value = resolve(node.value, aliases)
+            value = node.value and resolve(node.value, aliases)
             for n in names:
                 if value:
                     aliases[n] = value
                 else:
                     aliases.pop(n, None)
+        else:
+            names = []  # binds nothing the scan follows
         for n in names:
             bindings.setdefault(n, []).append((filename, node))
     return aliases, stars, bindings
 
 
-def _local_scope(func, aliases):
+def _local_scope(func: ast.AST, aliases: dict[str, str]) -> dict[str, str]:
     """A function's aliases: the module's, with its parameters and local names shadowing them."""
     local = dict(aliases)
     if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
@@ -148,7 +163,7 @@ def _local_scope(func, aliases):
     return local
 
 
-def scan(submission, exercise_name, patterns):
+def scan(submission: "Submission", exercise_name: str, patterns: Sequence[str]) -> list[Hit]:
     """Forbidden uses reachable from ``exercise_name``: a list of ``(dotted name, filename, line)``.
 
     Args:
@@ -160,27 +175,32 @@ def scan(submission, exercise_name, patterns):
     return scan_statements(statements, exercise_name, patterns)
 
 
-def scan_statements(statements, exercise_name, patterns, known=None):
+def scan_statements(
+    statements: Statements,
+    exercise_name: str,
+    patterns: Sequence[str],
+    known: dict[str, str] | None = None,
+) -> list[Hit]:
     """:func:`scan` on ``[(filename, top-level statement)]``; ``known``: more aliases (name -> dotted)."""
     aliases, stars, bindings = _module_scope(statements, known)
-    found = {}
+    found: dict[str, Hit] = {}
 
-    def hit(dotted, filename, lineno):
+    def hit(dotted: str | None, filename: str, lineno: int) -> None:
         if dotted and matches(dotted, patterns):
             found.setdefault(dotted, (dotted, filename, lineno))
 
     if exercise_name in aliases:  # bound by an import or alias, e.g. `from d2lcnn import corr2d`
-        filename, node = bindings.get(exercise_name, [("?", None)])[-1]
-        hit(aliases[exercise_name], filename, getattr(node, "lineno", 0))
+        where = bindings.get(exercise_name)
+        filename, lineno = (where[-1][0], where[-1][1].lineno) if where else ("?", 0)
+        hit(aliases[exercise_name], filename, lineno)
     todo, seen = [exercise_name], set()
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        for filename, top in bindings.get(name, [])[
-            -1:
-        ]:  # the last definition is the one that runs
+        # the last definition is the one that runs
+        for filename, top in bindings.get(name, [])[-1:]:
             if isinstance(top, (ast.Import, ast.ImportFrom)):
                 continue
             local = _local_scope(top, aliases)

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-from tqdm import tqdm  # type: ignore[import-untyped]
+from tqdm import tqdm
 
 TROUBLE = ("error", "timeout", "forbidden")
 

@@ -9,9 +9,10 @@ ops and never on the course's generated code.
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -21,11 +22,11 @@ class Case:
     """One call of the student's function: ``fn(*args, **kwargs)``."""
 
     label: str  # shown in feedback, e.g. "1x1 kernel"; never the inputs
-    args: tuple
-    kwargs: dict = field(default_factory=dict)
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
     grad_enabled: bool = True  # torch.is_grad_enabled() during the call (batch norm's mode)
 
-    def call(self, fn):
+    def call(self, fn: Callable[..., Any]) -> Any:
         """``fn(*args, **kwargs)`` on fresh copies of the inputs, in this case's grad mode."""
         args = [a.clone() if isinstance(a, torch.Tensor) else a for a in self.args]
         kwargs = {
@@ -57,25 +58,25 @@ class Exercise:
     name: str
     signature: str
     notebook: str
-    reference: Callable
-    public_cases: tuple
-    hidden_cases: Callable
+    reference: Callable[..., Any]
+    public_cases: tuple[Case, ...]
+    hidden_cases: Callable[[torch.Generator], Iterable[Case]]
     allowed: str
-    forbidden: tuple = ()
+    forbidden: tuple[str, ...] = ()
     rtol: float = 1e-4
     atol: float = 1e-5
     points: float = 10.0
 
-    def cases(self, seed):
+    def cases(self, seed: int) -> list[Case]:
         """Public cases followed by the hidden ones for ``seed``: every case is graded."""
         gen = torch.Generator().manual_seed(seed)
         return list(self.public_cases) + list(self.hidden_cases(gen))
 
 
-EXERCISES = {}
+EXERCISES: dict[str, Exercise] = {}
 
 
-def register(exercise):
+def register(exercise: Exercise) -> Exercise:
     """Add ``exercise`` to :data:`EXERCISES`; a second exercise of the same name is an error."""
     if exercise.name in EXERCISES:
         raise ValueError(f"exercise {exercise.name!r} is registered twice")
@@ -83,7 +84,7 @@ def register(exercise):
     return exercise
 
 
-def load_all():
+def load_all() -> dict[str, Exercise]:
     """Import every chapter module of ``exercises/`` so that all exercises are registered."""
     folder = Path(__file__).parent / "exercises"
     for info in pkgutil.iter_modules([str(folder)]):

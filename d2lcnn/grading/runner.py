@@ -259,7 +259,8 @@ class Grader:
         self.out, self.seed, self.timeout, self.log = out, seed, timeout, log
         # the seed stays secret: results carry a hash of it
         self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
-        self.batch, self.expected, self.lock = Batch(), {}, threading.Lock()
+        self.batch, self.lock = Batch(), threading.Lock()
+        self.expected: dict[str, tuple[list, list]] = {}  # exercise -> (cases, expected values)
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
         self.pool: Pool
         self.hidden: list[str] = []

@@ -199,7 +199,8 @@ def winnow(tokens: list[str], k: int = K_GRAM, window: int = WINDOW) -> frozense
     """
     grams = [
         int.from_bytes(
-            hashlib.blake2b(" ".join(tokens[i : i + k]).encode(), digest_size=8).digest()
+            hashlib.blake2b(" ".join(tokens[i : i + k]).encode(), digest_size=8).digest(),
+            "big",  # the default from Python 3.11 on; 3.10 requires it
         )
         for i in range(max(0, len(tokens) - k + 1))
     ]

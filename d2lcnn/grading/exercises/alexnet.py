@@ -7,7 +7,7 @@ from ..registry import Case, Exercise, register
 from .common import CONV_POOL_FORBIDDEN
 
 
-def alexnet_output_size_reference(n):
+def alexnet_output_size_reference(n: int) -> int:
     """Height (= width) of AlexNet's last feature map for an ``n x n`` input.
 
     Runs the feature extractor's convolutions and poolings on a shape-only
@@ -15,7 +15,7 @@ def alexnet_output_size_reference(n):
     """
     X = torch.empty(1, 1, n, n, device="meta")  # (batch, channels, h, w), no data
 
-    def conv(X, kernel_size, stride, padding):
+    def conv(X: torch.Tensor, kernel_size: int, stride: int, padding: int) -> torch.Tensor:
         K = torch.empty(1, 1, kernel_size, kernel_size, device="meta")
         return F.conv2d(X, K, stride=stride, padding=padding)
 
@@ -26,7 +26,7 @@ def alexnet_output_size_reference(n):
     return F.max_pool2d(X, 3, 2).shape[-1]
 
 
-def alexnet_output_size_hidden(gen):
+def alexnet_output_size_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("the smallest input AlexNet accepts", (65,)),
         Case("one pixel more than the smallest", (66,)),

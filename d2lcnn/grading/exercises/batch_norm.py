@@ -21,7 +21,15 @@ BATCH_NORM_FORBIDDEN = (
 )
 
 
-def batch_norm_reference(X, gamma, beta, moving_mean, moving_var, eps, momentum):
+def batch_norm_reference(
+    X: torch.Tensor,
+    gamma: torch.Tensor,
+    beta: torch.Tensor,
+    moving_mean: torch.Tensor,
+    moving_var: torch.Tensor,
+    eps: float,
+    momentum: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(Y, moving_mean, moving_var)`` by ``F.batch_norm``; training iff grad is enabled."""
     C = X.shape[1]
     training = torch.is_grad_enabled()
@@ -42,7 +50,16 @@ def batch_norm_reference(X, gamma, beta, moving_mean, moving_var, eps, momentum)
     return Y, mean.reshape(moving_mean.shape), var.reshape(moving_var.shape)
 
 
-def _case(label, gen, shape, training, momentum=0.1, eps=1e-5, loc=0.0, scale=1.0):
+def _case(
+    label: str,
+    gen: torch.Generator,
+    shape: tuple[int, ...],
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    loc: float = 0.0,
+    scale: float = 1.0,
+) -> Case:
     """A case on random data: X ~ loc + scale * N(0, 1), gamma/beta/running stats random."""
     C = shape[1]
     stat = (1, C) if len(shape) == 2 else (1, C, 1, 1)
@@ -59,7 +76,7 @@ def _case(label, gen, shape, training, momentum=0.1, eps=1e-5, loc=0.0, scale=1.
     )
 
 
-def _public():
+def _public() -> tuple[Case, ...]:
     gen = torch.Generator().manual_seed(12)
     return (
         _case("fully connected input (batch, features), training mode", gen, (8, 4), True),
@@ -71,7 +88,7 @@ def _public():
     )
 
 
-def batch_norm_hidden(gen):
+def batch_norm_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         _case("batch of two (smallest valid batch)", gen, (2, 5), True),
         _case("one image per batch: statistics over h*w", gen, (1, 3, 4, 4), True),

@@ -14,17 +14,17 @@ from .common import (
 )
 
 
-def as64(*tensors):
+def as64(*tensors: torch.Tensor) -> list[torch.Tensor]:
     return [torch.as_tensor(t, dtype=torch.float64) for t in tensors]
 
 
-def corr2d_multi_in_reference(X, K):
+def corr2d_multi_in_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """(c_i, h, w) X with (c_i, kh, kw) K, summed over channels, by ``F.conv2d``."""
     X, K = as64(X, K)
     return F.conv2d(X[None], K[None])[0, 0]  # (h - kh + 1, w - kw + 1)
 
 
-def corr2d_multi_in_out_reference(X, K):
+def corr2d_multi_in_out_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """(c_i, h, w) X with (c_o, c_i, kh, kw) K, by ``F.conv2d``."""
     X, K = as64(X, K)
     return F.conv2d(X[None], K)[0]  # (c_o, h - kh + 1, w - kw + 1)
@@ -37,7 +37,7 @@ RAND_K4 = torch.randn(4, 3, 2, 3, generator=_gen)  # (c_o, c_i, kh, kw)
 RAND_K1 = torch.randn(4, 3, 1, 1, generator=_gen)  # (c_o, c_i, 1, 1)
 
 
-def multi_in_hidden(gen):
+def multi_in_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = [
         Case("a single channel", (rand(1, 4, 5), rand(1, 2, 2))),
@@ -58,7 +58,7 @@ def multi_in_hidden(gen):
     return cases
 
 
-def multi_in_out_hidden(gen):
+def multi_in_out_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = [
         Case("one input and one output channel", (rand(1, 4, 5), rand(1, 1, 2, 2))),
@@ -87,7 +87,7 @@ def multi_in_out_hidden(gen):
     return cases
 
 
-def multi_in_out_1x1_hidden(gen):
+def multi_in_out_1x1_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = [
         Case("one input and one output channel", (rand(1, 4, 5), rand(1, 1, 1, 1))),

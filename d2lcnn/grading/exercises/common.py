@@ -1,5 +1,7 @@
 """What several chapters' exercises share: case helpers, the book's examples, forbidden lists."""
 
+from collections.abc import Callable
+
 import torch
 
 # Library primitives that the convolution and pooling exercises exist to teach:
@@ -60,11 +62,11 @@ BOOK_MULTI_X = torch.stack((BOOK_X, BOOK_X + 1))  # (c_i=2, 3, 3)
 BOOK_MULTI_K = torch.stack((BOOK_K, BOOK_K + 1))  # (c_i=2, 2, 2)
 
 
-def randn(gen):
+def randn(gen: torch.Generator) -> Callable[..., torch.Tensor]:
     """A ``torch.randn``-like function drawing from ``gen``, for hidden cases."""
     return lambda *shape: torch.randn(*shape, generator=gen)
 
 
-def randint(gen, low, high):
+def randint(gen: torch.Generator, low: int, high: int) -> int:
     """An int in ``[low, high)`` drawn from ``gen``."""
     return int(torch.randint(low, high, (1,), generator=gen))

@@ -7,14 +7,14 @@ from ..registry import Case, Exercise, register
 from .common import BOOK_K, BOOK_X, CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN
 
 
-def corr2d_reference(X, K):
+def corr2d_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """2-D cross-correlation of (h, w) X with (kh, kw) K, by ``F.conv2d``."""
     X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
     return F.conv2d(X[None, None], K[None, None])[0, 0]  # (h - kh + 1, w - kw + 1)
 
 
-def corr2d_hidden(gen):
-    def rand(*shape):
+def corr2d_hidden(gen: torch.Generator) -> list[Case]:
+    def rand(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=gen)
 
     cases = [
@@ -62,7 +62,7 @@ register(
 )
 
 
-def conv2d_true_reference(X, K):
+def conv2d_true_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """2-D convolution in the mathematical sense: cross-correlation with K flipped in both axes."""
     K = torch.as_tensor(K, dtype=torch.float64)
     return corr2d_reference(X, K.flip(0, 1))

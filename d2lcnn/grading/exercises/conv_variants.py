@@ -7,13 +7,13 @@ from ..registry import Case, Exercise, register
 from .common import CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
 
 
-def conv_transpose2d_reference(X, K, stride=1):
+def conv_transpose2d_reference(X: torch.Tensor, K: torch.Tensor, stride: int = 1) -> torch.Tensor:
     """Transposed convolution of (h, w) X with (kh, kw) K, by ``F.conv_transpose2d``."""
     X, K = (torch.as_tensor(t, dtype=torch.float64) for t in (X, K))
     return F.conv_transpose2d(X[None, None], K[None, None], stride=stride)[0, 0]
 
 
-def grouped_conv2d_reference(X, K, groups):
+def grouped_conv2d_reference(X: torch.Tensor, K: torch.Tensor, groups: int) -> torch.Tensor:
     """(c_i, h, w) X with (c_o, c_i // groups, kh, kw) K in ``groups`` groups, by ``F.conv2d``."""
     X, K = (torch.as_tensor(t, dtype=torch.float64) for t in (X, K))
     return F.conv2d(X[None], K, groups=groups)[0]  # (c_o, h - kh + 1, w - kw + 1)
@@ -22,11 +22,11 @@ def grouped_conv2d_reference(X, K, groups):
 _gen = torch.Generator().manual_seed(6)
 
 
-def _rand(*shape):
+def _rand(*shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=_gen)
 
 
-def conv_transpose2d_hidden(gen):
+def conv_transpose2d_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = [
         Case("1x1 kernel", (rand(3, 4), rand(1, 1))),
@@ -49,7 +49,7 @@ def conv_transpose2d_hidden(gen):
     return cases
 
 
-def grouped_conv2d_hidden(gen):
+def grouped_conv2d_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = [
         Case("one group (an ordinary convolution)", (rand(3, 5, 5), rand(2, 3, 3, 3), 1)),

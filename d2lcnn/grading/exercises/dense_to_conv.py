@@ -13,13 +13,15 @@ NOTEBOOK = "solutions/01_dense_to_conv.ipynb"
 # --- conv_params(c_in, c_out, kernel_size, bias=True) -------------------------------------
 
 
-def conv_params_reference(c_in, c_out, kernel_size, bias=True):
+def conv_params_reference(
+    c_in: int, c_out: int, kernel_size: int | tuple[int, int], bias: bool = True
+) -> int:
     """Learnable parameters of ``nn.Conv2d``, counted on the meta device (no memory used)."""
     layer = nn.Conv2d(c_in, c_out, kernel_size, bias=bias, device="meta")
     return sum(p.numel() for p in layer.parameters())
 
 
-def conv_params_hidden(gen):
+def conv_params_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("1x1 kernel, no bias", (16, 32, 1), {"bias": False}),
         Case("non-square kernel as a pair", (2, 5, (1, 7))),
@@ -60,7 +62,7 @@ register(
 # --- conv_matrix(K, h, w) -----------------------------------------------------------------
 
 
-def conv_matrix_reference(K, h, w):
+def conv_matrix_reference(K: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """The matrix of cross-correlation with K on (h, w) inputs: its columns are the
     outputs for the h*w one-hot input images."""
     K = torch.as_tensor(K, dtype=torch.float64)
@@ -69,7 +71,7 @@ def conv_matrix_reference(K, h, w):
     return Y.reshape(h * w, -1).T  # (oh*ow, h*w)
 
 
-def conv_matrix_hidden(gen):
+def conv_matrix_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("1x1 kernel: a scaled identity", (randn(gen)(1, 1), 3, 4)),
         Case("kernel as large as the input: one row", (randn(gen)(3, 4), 3, 4)),
@@ -103,14 +105,14 @@ register(
 # --- conv1d_true(x, k) --------------------------------------------------------------------
 
 
-def conv1d_true_reference(x, k):
+def conv1d_true_reference(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Full 1-D convolution: cross-correlation with the flipped kernel, zero-padded by m - 1."""
     x, k = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(k, dtype=torch.float64)
     m = k.shape[0]
     return F.conv1d(x[None, None], k.flip(0)[None, None], padding=m - 1)[0, 0]  # (n + m - 1,)
 
 
-def conv1d_true_hidden(gen):
+def conv1d_true_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("length-1 kernel", (randn(gen)(6), randn(gen)(1))),
         Case("length-1 signal", (randn(gen)(1), randn(gen)(4))),

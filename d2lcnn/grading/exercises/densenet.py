@@ -1,12 +1,14 @@
 """Exercises of the chapter "Densely connected networks (DenseNet)" (solutions/14_densenet.ipynb)."""
 
+from collections.abc import Sequence
+
 import torch
 from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 
 
-def dense_block_channels_reference(num_convs, input_channels, growth_rate):
+def dense_block_channels_reference(num_convs: int, input_channels: int, growth_rate: int) -> int:
     """Channels out of a dense block, by concatenating shape-only tensors as the block does."""
     X = torch.empty(1, input_channels, 1, 1, device="meta")
     for _ in range(num_convs):
@@ -15,14 +17,14 @@ def dense_block_channels_reference(num_convs, input_channels, growth_rate):
     return X.shape[1]
 
 
-def transition_shape_reference(input_shape, num_channels):
+def transition_shape_reference(input_shape: Sequence[int], num_channels: int) -> tuple[int, ...]:
     """Output shape of a transition block: 1x1 convolution, then 2x2 average pooling, stride 2."""
     X = torch.empty(tuple(input_shape), device="meta")  # (batch, channels, h, w)
     K = torch.empty(num_channels, X.shape[1], 1, 1, device="meta")
     return tuple(F.avg_pool2d(F.conv2d(X, K), kernel_size=2, stride=2).shape)
 
 
-def dense_block_channels_hidden(gen):
+def dense_block_channels_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("no convolutions: the input passes through", (0, 17, 32)),
         Case("growth rate 1", (7, 3, 1)),
@@ -36,7 +38,7 @@ def dense_block_channels_hidden(gen):
     return cases
 
 
-def transition_shape_hidden(gen):
+def transition_shape_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("2x2 input becomes 1x1", ((1, 10, 2, 2), 5)),
         Case("odd sizes are floored", ((3, 9, 7, 5), 4)),

@@ -1,12 +1,16 @@
 """Exercises of the chapter "GoogLeNet" (solutions/11_googlenet.ipynb)."""
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
 from ..registry import Case, Exercise, register
 
 
-def inception_params_reference(in_channels, c1, c2, c3, c4):
+def inception_params_reference(
+    in_channels: int, c1: int, c2: Sequence[int], c3: Sequence[int], c4: int
+) -> int:
     """Parameter count of an Inception block, by building its six convolutions on meta.
 
     Path 1: 1x1; path 2: 1x1 then 3x3; path 3: 1x1 then 5x5; path 4: a max
@@ -24,7 +28,7 @@ def inception_params_reference(in_channels, c1, c2, c3, c4):
     return sum(p.numel() for conv in convs for p in conv.parameters())
 
 
-def inception_params_hidden(gen):
+def inception_params_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("every path 1 channel wide", (1, 1, (1, 1), (1, 1), 1)),
         Case("the last block of GoogLeNet", (832, 384, (192, 384), (48, 128), 128)),

@@ -7,7 +7,7 @@ from ..registry import Case, Exercise, register
 from .common import CONV_POOL_FORBIDDEN
 
 
-def lenet_flat_features_reference(h, w):
+def lenet_flat_features_reference(h: int, w: int) -> int:
     """Inputs of LeNet's first dense layer for (h, w) images.
 
     Runs LeNet's encoder (conv 5x5 pad 2, avg pool 2/2, conv 5x5, avg pool 2/2,
@@ -20,7 +20,7 @@ def lenet_flat_features_reference(h, w):
     return X[0].numel()
 
 
-def lenet_flat_features_hidden(gen):
+def lenet_flat_features_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("the smallest input, 12x12", (12, 12)),
         Case("odd sizes, 13x15", (13, 15)),

@@ -6,7 +6,7 @@ from torch import nn
 from ..registry import Case, Exercise, register
 
 
-def nin_block_params_reference(in_channels, out_channels, kernel_size):
+def nin_block_params_reference(in_channels: int, out_channels: int, kernel_size: int) -> int:
     """Parameter count of a NiN block: one k x k convolution and two 1 x 1 ones.
 
     Builds the three convolutions on the meta device (no memory) and sums their sizes.
@@ -20,7 +20,7 @@ def nin_block_params_reference(in_channels, out_channels, kernel_size):
     return sum(p.numel() for conv in convs for p in conv.parameters())
 
 
-def nin_block_params_hidden(gen):
+def nin_block_params_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("1 channel in and out, 1x1 kernel", (1, 1, 1)),
         Case("more channels in than out", (384, 10, 3)),

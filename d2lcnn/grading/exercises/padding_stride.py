@@ -1,5 +1,7 @@
 """Exercises of the chapter "Padding and stride" (solutions/03_padding_stride.ipynb)."""
 
+from typing import Any
+
 import torch
 from torch.nn import functional as F
 
@@ -9,17 +11,22 @@ from .common import CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
 NOTEBOOK = "solutions/03_padding_stride.ipynb"
 
 
-def _conv(X, K, **kwargs):
+def _conv(X: torch.Tensor, K: torch.Tensor, **kwargs: Any) -> torch.Tensor:
     X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
     return F.conv2d(X[None, None], K[None, None], **kwargs)[0, 0]
 
 
-def corr2d_pad_stride_reference(X, K, padding=0, stride=1):
+def corr2d_pad_stride_reference(
+    X: torch.Tensor,
+    K: torch.Tensor,
+    padding: int | tuple[int, int] = 0,
+    stride: int | tuple[int, int] = 1,
+) -> torch.Tensor:
     """Cross-correlation of (h, w) X with (kh, kw) K after zero padding, at the given stride."""
     return _conv(X, K, padding=padding, stride=stride)
 
 
-def corr2d_pad_stride_hidden(gen):
+def corr2d_pad_stride_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("1x1 kernel, stride 2", (randn(gen)(5, 6), randn(gen)(1, 1)), {"stride": 2}),
         Case(
@@ -94,12 +101,12 @@ register(
 )
 
 
-def corr2d_dilated_reference(X, K, dilation=1):
+def corr2d_dilated_reference(X: torch.Tensor, K: torch.Tensor, dilation: int = 1) -> torch.Tensor:
     """Cross-correlation of (h, w) X with (kh, kw) K whose taps are ``dilation`` pixels apart."""
     return _conv(X, K, dilation=dilation)
 
 
-def corr2d_dilated_hidden(gen):
+def corr2d_dilated_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case(
             "1x1 kernel ignores the dilation", (randn(gen)(4, 5), randn(gen)(1, 1)), {"dilation": 3}

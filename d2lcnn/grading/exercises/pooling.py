@@ -7,7 +7,13 @@ from ..registry import Case, Exercise, register
 from .common import BOOK_X, CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
 
 
-def pool2d_pad_stride_reference(X, pool_size, padding=(0, 0), stride=None, mode="max"):
+def pool2d_pad_stride_reference(
+    X: torch.Tensor,
+    pool_size: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    stride: tuple[int, int] | None = None,
+    mode: str = "max",
+) -> torch.Tensor:
     """Pooling of a (h, w) X by ``F.max_pool2d`` / ``F.avg_pool2d`` (zeros padded, counted)."""
     X = torch.as_tensor(X, dtype=torch.float64)[None, None]  # (1, 1, h, w)
     stride = pool_size if stride is None else stride
@@ -15,7 +21,9 @@ def pool2d_pad_stride_reference(X, pool_size, padding=(0, 0), stride=None, mode=
     return pool(X, pool_size, stride=stride, padding=padding)[0, 0]
 
 
-def pool2d_reference(X, pool_size, mode="max"):
+def pool2d_reference(
+    X: torch.Tensor, pool_size: tuple[int, int], mode: str = "max"
+) -> torch.Tensor:
     """Pooling of a (h, w) X with stride 1 and no padding."""
     return pool2d_pad_stride_reference(X, pool_size, (0, 0), (1, 1), mode)
 
@@ -25,7 +33,7 @@ _gen = torch.Generator().manual_seed(5)
 RAND_X = torch.randn(5, 7, generator=_gen)
 
 
-def pool2d_hidden(gen):
+def pool2d_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = []
     for mode in ("max", "avg"):
@@ -54,7 +62,7 @@ def pool2d_hidden(gen):
     return cases
 
 
-def pool2d_pad_stride_hidden(gen):
+def pool2d_pad_stride_hidden(gen: torch.Generator) -> list[Case]:
     rand = randn(gen)
     cases = []
     for mode in ("max", "avg"):

@@ -1,16 +1,20 @@
 """Exercises of the chapter "Residual networks (ResNet)" (solutions/13_resnet.ipynb)."""
 
+from collections.abc import Sequence
+
 import torch
 from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 
 
-def resnet_stage_shape_reference(input_shape, num_channels, num_residuals, first_block=False):
+def resnet_stage_shape_reference(
+    input_shape: Sequence[int], num_channels: int, num_residuals: int, first_block: bool = False
+) -> tuple[int, ...]:
     """The output shape of a ResNet stage, by running its convolutions on shape-only tensors."""
     X = torch.empty(tuple(input_shape), device="meta")  # (batch, channels, h, w), no data
 
-    def conv(X, kernel_size, stride, padding):
+    def conv(X: torch.Tensor, kernel_size: int, stride: int, padding: int) -> torch.Tensor:
         K = torch.empty(num_channels, X.shape[1], kernel_size, kernel_size, device="meta")
         return F.conv2d(X, K, stride=stride, padding=padding)
 
@@ -22,7 +26,7 @@ def resnet_stage_shape_reference(input_shape, num_channels, num_residuals, first
     return tuple(X.shape)
 
 
-def resnet_stage_shape_hidden(gen):
+def resnet_stage_shape_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case("a single residual block that halves 2x2", ((3, 8, 2, 2), 16, 1, False)),
         Case("1x1 input stays 1x1", ((1, 32, 1, 1), 64, 2, False)),

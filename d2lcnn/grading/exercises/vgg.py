@@ -1,5 +1,7 @@
 """Exercises of the chapter "VGG" (solutions/09_vgg.ipynb)."""
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -13,12 +15,13 @@ VGG_ARCHS = {  # (num_convs, out_channels) per block, from the VGG paper's table
 }
 
 
-def vgg_params_reference(conv_arch, ratio=1):
+def vgg_params_reference(conv_arch: Sequence[tuple[int, int]], ratio: int = 1) -> int:
     """Parameter count of the book's 1-channel VGG for ``conv_arch`` with channels // ratio.
 
     Builds the layers on the meta device (no memory) and sums their sizes.
     """
-    layers, in_channels = [], 1
+    layers: list[nn.Module] = []
+    in_channels = 1
     with torch.device("meta"):
         for num_convs, out_channels in conv_arch:
             for _ in range(num_convs):
@@ -28,7 +31,7 @@ def vgg_params_reference(conv_arch, ratio=1):
     return sum(p.numel() for layer in layers for p in layer.parameters())
 
 
-def vgg_params_hidden(gen):
+def vgg_params_hidden(gen: torch.Generator) -> list[Case]:
     cases = [
         Case(f"{name}, ratio {ratio}", (arch, ratio))
         for name, arch in VGG_ARCHS.items()
