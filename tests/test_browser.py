@@ -166,11 +166,15 @@ def browser():
 
 @pytest.fixture
 def page(browser, lab, tmp_path_factory, request):
-    """A fresh page; console errors are collected; a screenshot is saved if the test fails."""
+    """A fresh page; console errors are collected; a screenshot is saved if the test fails;
+    no request may leave loopback."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    local = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
+    page.outside = []  # requests that would leave loopback (a CDN, a remote font or script)
+    page.on("request", lambda r: None if r.url.startswith(local) else page.outside.append(r.url))
     failed = request.session.testsfailed
     yield page
     if request.session.testsfailed > failed:  # this test's call failed (reported before teardown)
@@ -180,6 +184,7 @@ def page(browser, lab, tmp_path_factory, request):
         print(f"\nscreenshot of the failure: {path}")
     page.close()
     lab.stop_kernels()
+    assert page.outside == [], f"the page reached beyond loopback: {page.outside[:5]}"
 
 
 def assert_unchanged_by_opening(page):
