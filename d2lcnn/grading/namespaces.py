@@ -159,6 +159,7 @@ def _covered(path: str, by: list[str]) -> bool:
 
 
 _pid_ns_fd = -1  # this worker's own PID namespace, to return to after forking a job
+VIEW: View | None = None  # the jobs' view, once the worker has built it
 
 
 def enter_worker() -> None:
@@ -282,6 +283,7 @@ def start_job() -> int:
     """
     _setns(_pid_ns_fd, CLONE_NEWPID)  # back to our own, so a new one may be made
     _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+    pid = -1
     try:
         pid = os.fork()
     finally:
@@ -346,3 +348,30 @@ def drop_privileges(view: View) -> None:
     data = (ctypes.c_uint32 * 6)()
     _check(_libc.capset(ctypes.byref(Header(0x20080522, 0)), data), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def boot(argv: list[str]) -> None:
+    """A grading worker's entry point (see pool.py): ``SLOT STAGING [--trusted-code]``.
+
+    Enters the worker's namespaces before anything starts a thread, then runs
+    :func:`d2lcnn.grading.worker.main`. Where the kernel allows no namespace,
+    says so on stderr and exits 3, unless ``--trusted-code`` was given.
+    """
+    slot, staging, trusted = int(argv[0]), argv[1], "--trusted-code" in argv[2:]
+    if not trusted:
+        try:
+            enter_worker()
+        except Unavailable as e:
+            print(
+                f"d2lcnn grade: cannot isolate student code on this machine ({e.strerror}). "
+                "The grader needs Linux user, PID and mount namespaces: run it as root, or "
+                "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 "
+                "on Debian; kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04), "
+                "or, for code you trust, pass --trusted-code to grade without isolation.",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(3)
+    from .worker import main
+
+    main(slot, None if trusted else staging)

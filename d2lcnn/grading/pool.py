@@ -4,6 +4,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 
 from .protocol import Job, Limits, ProtocolError, Reply, decode_reply, encode_job
 
@@ -12,33 +13,58 @@ class WorkerFailed(RuntimeError):
     """A worker could not start: grading cannot go on in this environment."""
 
 
-def limits(timeout: float, memory_mib: int = 2048) -> Limits:
-    """Resource limits for one job: CPU seconds, address space on top of what the worker maps
-    (torch alone maps about 3 GiB of virtual memory), file size, processes."""
+def limits(timeout: float, memory_mib: int = 1024) -> Limits:
+    """Resource limits for one job: CPU seconds and address space (on top of what the worker
+    maps: torch alone maps about 3 GiB of virtual memory) per process, file size, and
+    processes for the whole job (counted in its own user namespace), so a job holds at most
+    ``nproc * memory_mib`` MiB."""
     return Limits(
         cpu_s=int(timeout) + 1,
         extra_as_bytes=memory_mib * 2**20,
         fsize_bytes=16 * 2**20,
-        nproc=64,
+        nproc=8,
     )
 
 
-class Worker:
-    """One ``python -m d2lcnn.grading.worker`` process; it imports torch while the grader reads files."""
+# Loads namespaces.py without importing the d2lcnn package (which imports torch and so
+# starts threads: a process with threads may not enter a user namespace), then boots.
+BOOT = """
+import importlib.util, sys
+sys.path[:] = [p for p in sys.path if p]  # never the grader's working folder
+home = importlib.util.find_spec("d2lcnn").submodule_search_locations[0]
+spec = importlib.util.spec_from_file_location(
+    "d2lcnn.grading.namespaces", home + "/grading/namespaces.py"
+)
+module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.boot(sys.argv[1:])
+"""
+# What a worker inherits of the grader's environment: nothing secret (tokens stay out).
+WORKER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "TMPDIR")
 
-    def __init__(self, slot: int) -> None:
-        self.slot, self.ready = slot, False
+
+class Worker:
+    """One grading worker process (see worker.py); it imports torch while the grader reads
+    files. Unless ``trusted``, it runs in namespaces of its own (see namespaces.py), with the
+    jobs' view mounted on a private staging folder, removed when it stops."""
+
+    def __init__(self, slot: int, trusted: bool = False) -> None:
+        self.slot, self.trusted, self.ready = slot, trusted, False
         self.proc: subprocess.Popen[bytes] | None = None
+        self.staging: str | None = None
 
     def start(self) -> None:
-        env = dict(
-            os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1"
-        )
+        env = {k: os.environ[k] for k in WORKER_ENV if k in os.environ}
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+        if self.staging is None:  # a restarted worker reuses its predecessor's (empty) folder
+            self.staging = tempfile.mkdtemp(prefix="d2lcnn-view-")
+        args = [str(self.slot), self.staging] + (["--trusted-code"] if self.trusted else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "d2lcnn.grading.worker", str(self.slot)],
+            [sys.executable, "-c", BOOT, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
+            cwd="/",
         )
         self.ready = False
 
@@ -84,14 +110,20 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+        if self.staging is not None:
+            try:
+                os.rmdir(self.staging)  # its mount went with the worker's namespace
+            except OSError:
+                pass
+            self.staging = None
 
 
 class Pool:
     """``n`` workers; :meth:`execute` from any thread uses a free one."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, trusted: bool = False) -> None:
         self.free: queue.Queue[Worker] = queue.Queue()
-        self.workers = [Worker(slot) for slot in range(n)]
+        self.workers = [Worker(slot, trusted) for slot in range(n)]
         for w in self.workers:
             w.start()  # importing torch takes seconds: start now, wait at the first job
             self.free.put(w)

@@ -190,6 +190,7 @@ def grade(
     exercises=None,
     log=print,
     progress=None,
+    trusted_code=False,
 ):
     """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
@@ -204,6 +205,7 @@ def grade(
         log: called with one line of progress per submission.
         progress: told ``start(total)`` once planned and ``done(record)`` per submission
             (a :class:`~d2lcnn.grading.progress.Progress`).
+        trusted_code: run the code without namespaces (limits only); see README.md.
 
     Returns:
         a :class:`Batch`.
@@ -233,7 +235,8 @@ def grade(
         {str(out.resolve())}
         | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
     )
-    grader.pool = Pool(min(jobs, len(files)))  # the workers import torch while files are read
+    # the workers import torch while files are read
+    grader.pool = Pool(min(jobs, len(files)), trusted=trusted_code)
     try:
         todo = grader.plan(files, registry, exercises, force)
         grader.progress = progress

@@ -1,13 +1,17 @@
 """A grading worker: imports torch once, then forks one sandboxed child per job.
 
-Run as ``python -m d2lcnn.grading.worker SLOT``. Jobs arrive as
+Started by the pool through :func:`namespaces.boot`, which puts it in
+namespaces of its own first (unless the code is trusted). Jobs arrive as
 :class:`~d2lcnn.grading.protocol.Job` lines on stdin, replies leave as
 :class:`~d2lcnn.grading.protocol.Reply` lines on stdout. Forking from a
 process that has already imported torch makes a job cost milliseconds instead
 of the seconds a fresh interpreter needs. The worker never runs a tensor op
-itself (forking after OpenMP has started its threads can hang the child), and
-it is a child subreaper: whatever a job leaves behind, detached daemons
-included, becomes its child and is killed and reaped before the next job.
+itself (forking after OpenMP has started its threads can hang the child).
+Each child is PID 1 of its own PID namespace (see namespaces.py): when it
+ends, the kernel ends every process it started. With ``--trusted-code`` the
+worker is a child subreaper instead: whatever a job leaves behind, detached
+daemons included, becomes its child and is killed and reaped before the next
+job.
 """
 
 import ctypes
@@ -23,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from . import child, isolation
+from . import child, namespaces
 from .protocol import Job, Message, ProtocolError, Reply, decode_job, decode_message, encode_reply
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -158,7 +162,7 @@ def fork_child(job: Job, slot: int, scratch: str) -> Child:
     sys.stdout.flush()
     sys.stderr.flush()
     start = time.monotonic()
-    pid = os.fork()
+    pid = namespaces.start_job() if namespaces.VIEW is not None else os.fork()
     if pid == 0:
         try:
             os.close(res_r)
@@ -205,14 +209,16 @@ def collect(proc: Child, timeout: float) -> None:
         pipe.read_some()
 
 
-def clean_up(proc: Child, scratch: str) -> None:
-    """Kill whatever the job left running, close its pipes, remove its scratch folder."""
+def clean_up(proc: Child, scratch: str | None) -> None:
+    """Kill whatever the job left running, close its pipes, remove its scratch folder (if on
+    disk: an isolated job's is a tmpfs that went with it)."""
     _kill_group(proc.pid)
     kill_descendants()
     for fd in (proc.results.fd, proc.output.fd, proc.pidfd):
         if fd is not None:
             os.close(fd)
-    shutil.rmtree(scratch, ignore_errors=True)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def parse_results(data: bytes) -> list[Message]:
@@ -242,13 +248,20 @@ def make_reply(job: Job, proc: Child) -> Reply:
     )
 
 
+_staging: str | None = None  # where the jobs' view goes; None: trusted code, no isolation
+
+
 def handle_job(job: Job, slot: int) -> Reply:
     """Fork a sandboxed child for ``job``, collect its results and output, clean up after it."""
-    scratch = tempfile.mkdtemp(prefix="d2lcnn-grade-")
-    isolation.prepare_scratch(scratch, slot)
+    if _staging is not None:
+        if namespaces.VIEW is None:  # once, at the first job: it names the folders to hide
+            namespaces.VIEW = namespaces.build_view(_staging, job.hidden)
+        scratch, on_disk = "/tmp", None  # the job's own tmpfs
+    else:
+        scratch = on_disk = tempfile.mkdtemp(prefix="d2lcnn-grade-")
     proc = fork_child(job, slot, scratch)
     collect(proc, job.timeout)
-    clean_up(proc, scratch)
+    clean_up(proc, on_disk)
     return make_reply(job, proc)
 
 
@@ -269,9 +282,6 @@ def preload(slot: int) -> None:
             pass
     for exercise in load_all().values():
         tripwire_targets(tuple(exercise.forbidden))
-    warning = isolation.check_interpreter_reachable(slot) if slot == 0 else None
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()  # a child's garbage collector then leaves the inherited heap alone (no copy-on-write storm)
 
@@ -289,8 +299,11 @@ def serve(jobs: BinaryIO, replies: int, slot: int) -> None:
             data = data[os.write(replies, data) :]
 
 
-def main() -> None:
-    slot = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+def main(slot: int, staging: str | None) -> None:
+    """Serve jobs on stdin; ``staging``: where to mount the jobs' view (None: trusted code,
+    not isolated). Called by :func:`namespaces.boot`."""
+    global _staging
+    _staging = staging
     jobs = os.fdopen(os.dup(0), "rb")
     replies = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -301,7 +314,3 @@ def main() -> None:
     preload(slot)
     os.write(replies, b'{"ready": true}\n')
     serve(jobs, replies, slot)
-
-
-if __name__ == "__main__":
-    main()
