@@ -2,11 +2,13 @@
 
 A temporary copy of the repository (a git repository of its own) is served on a
 free loopback port with a token. The student workspace is made on the first
-run; the tests open every notebook (nothing changes), write ``corr2d`` in
-notebook 02 and read the self-check, run ``check_all()``, and Run All of
-notebook 07 in quick mode while watching the progress bar and the live plot.
-On failure a screenshot is saved under pytest's temporary folder and its path
-printed.
+run; the tests open notebook 02 (not marked modified), write ``corr2d`` in it
+and read the self-check, run ``check_all()``, and Run All of notebook 07 in
+quick mode while watching the progress bar and the live plot; at the end git
+sees no change. (That every copy carries what JupyterLab adds on opening is
+tested for all notebooks in tests/test_workspace.py; opening each of them here
+would cost two more minutes.) On failure a screenshot is saved under pytest's
+temporary folder and its path printed.
 """
 
 import hashlib
