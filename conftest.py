@@ -2,7 +2,7 @@
 
 nbval executes the solution notebooks only: notebooks anywhere else (the
 student versions, the grader's corpus, example submissions) are data, and so
-are the corpus's Python files (some do not even parse, on purpose).
+are the corpora's Python files (some do not even parse, on purpose).
 Docstring examples (``--doctest-modules`` on the package) see ``torch``,
 ``nn`` and ``F`` as a notebook of the course does.
 """
@@ -13,7 +13,7 @@ import pytest
 def pytest_ignore_collect(collection_path, config):
     if collection_path.suffix == ".ipynb" and collection_path.parent.name != "solutions":
         return True
-    if collection_path.name == "grading_corpus":
+    if collection_path.name == "grading_corpus" or collection_path.match("security/corpus"):
         return True
     return None
 

@@ -88,7 +88,7 @@ def grade(*args):
         capture_output=True,
         text=True,
         timeout=300,
-        env=dict(os.environ, D2LCNN_TEST_TOKEN=TOKEN),
+        env=dict(os.environ, D2LCNN_TEST_TOKEN=TOKEN, D2LCNN_SEED="7"),
     )
 
 
@@ -109,8 +109,6 @@ def run(tmp_path_factory):
         out,
         "--timeout",
         "6",
-        "--seed",
-        "7",
     )
     results = {}
     for p in out.glob("*.json"):
@@ -310,14 +308,16 @@ def test_rerun_skips_graded_and_force_regrades(run, capsys):
         root / "grading_corpus" / "correct_loop.py",
         root / "grading_corpus" / "wrong_sum_not_mean.py",
     ]
-    status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed", "7")
+    seed = root / "seed"
+    seed.write_text("7\n")
+    status, stdout, stderr = cli(capsys, *files, "--out", out, "--seed-file", seed)
     assert status == 0, stderr
     assert "0 graded, 2 already up to date" in stdout
     assert (out / "gradebook.csv").read_text() == before
     target = next(out.glob("wrong_sum_not_mean*.json"))
     target.unlink()  # as if the batch had been interrupted before it
     status, stdout, stderr = cli(
-        capsys, *files, "--out", out, "--seed", "7", "--force", "--exercises", "corr2d,pool2d"
+        capsys, *files, "--out", out, "--seed-file", seed, "--force", "--exercises", "corr2d,pool2d"
     )
     assert status == 0, stderr
     assert "2 graded" in stdout
@@ -335,6 +335,8 @@ def test_usage_errors(tmp_path, capsys):
         capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--exercises", "corr3d"
     )
     assert status == 2 and "unknown corr3d" in err
+    status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out", "--seed", "7")
+    assert status == 2 and "--seed-file" in err and "D2LCNN_SEED" in err
 
 
 def test_worker_that_cannot_start_stops_the_batch(tmp_path, capsys, monkeypatch):

@@ -12,7 +12,11 @@ from d2lcnn.grading.compare import Received
 JOB = p.Job(
     id=7,
     exercise="corr2d",
-    seed=12345,
+    cases=(
+        p.CaseInput((torch.arange(6.0).reshape(2, 3), torch.ones(1, 1, dtype=torch.int64)), {}),
+        p.CaseInput((torch.zeros(2, 2), (2, 2)), {"mode": "avg", "eps": 1e-5}, False),
+    ),
+    keep_output=False,
     timeout=2.5,
     sources=(p.Source("cell 3", "def corr2d(X, K):\n    return X\n", (0,)),),
     limits=p.Limits(3, 2**31, 2**24, 64),
@@ -32,7 +36,17 @@ MESSAGES = [
 
 
 def test_job_round_trip():
-    assert p.decode_job(p.encode_job(JOB)) == JOB
+    back = p.decode_job(p.encode_job(JOB))
+    assert back.sources == JOB.sources and back.limits == JOB.limits and back.hidden == JOB.hidden
+    assert (back.id, back.exercise, back.keep_output, back.timeout) == (7, "corr2d", False, 2.5)
+    for got, sent in zip(back.cases, JOB.cases, strict=True):
+        assert got.kwargs == sent.kwargs and got.grad_enabled == sent.grad_enabled
+        assert len(got.args) == len(sent.args)
+        for a, b in zip(got.args, sent.args):
+            if isinstance(b, torch.Tensor):
+                assert a.dtype == b.dtype and torch.equal(a, b)
+            else:
+                assert a == b
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)

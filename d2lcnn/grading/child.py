@@ -150,16 +150,10 @@ def find_function(
 
 
 def call_cases(
-    fn: Callable[..., Any],
-    cases: list[Case],
-    n_public: int,
-    streams: Streams,
-    student_files: set[str],
+    fn: Callable[..., Any], cases: list[Case], streams: Streams, student_files: set[str]
 ) -> None:
-    """Call ``fn`` on every case and send each result; hidden cases' output is not kept."""
+    """Call ``fn`` on every case and send each result."""
     for i, case in enumerate(cases):
-        if i == n_public:  # what hidden cases print is not shown, so their inputs stay hidden
-            streams.silence()
         message: Message
         try:
             message = CaseValue(i, encode_value(case.call(fn)))
@@ -172,12 +166,13 @@ def call_cases(
 def main(job: Job, result_fd: int, output_fd: int, slot: int, scratch: str) -> NoReturn:
     """Child main: lock down, load the definitions, call every case, report; never returns."""
     streams = Streams(result_fd, output_fd)
+    if not job.keep_output:
+        streams.silence()  # the hidden cases: what they print is never shown
     exercise = load_all()[job.exercise]
-    cases = exercise.cases(job.seed)  # before any student code
+    cases = [Case("", c.args, c.kwargs, c.grad_enabled) for c in job.cases]
     lock_down(slot, scratch, job.limits, job.hidden)
     wires = arm_tripwires(exercise, streams.send)
     namespace = load_definitions(job.sources, streams.send)
     fn = find_function(namespace, exercise, wires, streams.send)
-    student_files = {s.filename for s in job.sources}
-    call_cases(fn, cases, len(exercise.public_cases), streams, student_files)
+    call_cases(fn, cases, streams, {s.filename for s in job.sources})
     _exit(0)

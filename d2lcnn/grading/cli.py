@@ -35,11 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=int, default=2, metavar="N", help="parallel workers (default 2)"
     )
     parser.add_argument(
-        "--seed",
-        type=int,
-        metavar="S",
-        help="seed of the hidden cases (default: a secret one stored in DIR)",
+        "--seed-file",
+        metavar="FILE",
+        help="file holding the secret the hidden cases are drawn from (or set D2LCNN_SEED; "
+        "default: a secret one stored in DIR)",
     )
+    parser.add_argument("--seed", help=argparse.SUPPRESS)  # removed: refused with a reason
     parser.add_argument(
         "--timeout",
         type=float,
@@ -72,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def grade_command(args: argparse.Namespace) -> int:
     """``d2lcnn grade``: grade, report, and return the exit status."""
+    if args.seed is not None:
+        print(
+            "d2lcnn grade: --seed is no longer accepted: a secret on the command line can be read "
+            "by any process (/proc/PID/cmdline). Put it in a file (--seed-file FILE) or in the "
+            "D2LCNN_SEED environment variable.",
+            file=sys.stderr,
+        )
+        return 2
     chosen = [n.strip() for n in args.exercises.split(",") if n.strip()] if args.exercises else None
     try:
         with Progress() as progress:
@@ -79,7 +88,7 @@ def grade_command(args: argparse.Namespace) -> int:
                 args.paths,
                 args.out,
                 jobs=args.jobs,
-                seed=args.seed,
+                seed_file=args.seed_file,
                 timeout=args.timeout,
                 force=args.force,
                 exercises=chosen,

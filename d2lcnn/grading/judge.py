@@ -5,9 +5,11 @@ references computed here, the received ones are decoded from bytes
 (:func:`~d2lcnn.grading.protocol.decode_value`).
 """
 
+import builtins
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .compare import compare
 from .extract import Submission
@@ -109,13 +111,10 @@ def missing_feedback(exercise: Exercise, submission: Submission) -> str:
 # ---- verdicts from a worker's reply --------------------------------------------------------
 
 
-def _error_text(submission: Submission, error: ErrorInfo, hidden: bool = False) -> str:
-    """The exception, where the student's code raised it; a hidden case's message stays hidden
-    (it could spell out the case's inputs)."""
+def _error_text(submission: Submission, error: ErrorInfo) -> str:
+    """The exception (of a public case, or while loading), where the student's code raised it."""
     kind, message = error.type, error.message
     place = where(submission, error.frames[-1][0][:40], error.frames[-1][1]) if error.frames else ""
-    if hidden and kind != "NotImplementedError":
-        return f"raised {kind}{place} (a hidden case: its message is not shown)"
     if kind == "NotImplementedError" and not message:
         return f"not implemented yet: replace `raise NotImplementedError()` with your code{place}"
     return f"raised {kind}: {message}{place}" if message else f"raised {kind}{place}"
@@ -130,24 +129,42 @@ def _output(reply: Reply) -> str:
     return shown + (f"\n... ({more} more bytes of output not shown)" if more else "")
 
 
-def _before_cases(exercise: Exercise, submission: Submission, reply: Reply) -> Verdict | None:
+def _before_cases(
+    exercise: Exercise, submission: Submission, public: Reply, hidden: Reply | None
+) -> Verdict | None:
     """The verdict when the cases did not matter: a grader failure, a forbidden call, no function."""
-    name, output = exercise.name, _output(reply)
-    if reply.worker_error is not None:
-        feedback = f"{name}: the grader failed ({reply.worker_error}); tell your instructor."
+    name, output = exercise.name, _output(public)
+    failed = public.worker_error or (hidden.worker_error if hidden else None)
+    if failed is not None:
+        feedback = f"{name}: the grader failed ({failed}); tell your instructor."
         return Verdict(0.0, exercise.points, "error", feedback, output, stopped="the grader failed")
-    messages = reply.messages
-    hit = next((m.what for m in messages if isinstance(m, Forbidden)), None)
+    hit = next((m.what for m in public.messages if isinstance(m, Forbidden)), None)
+    if (
+        hit is None
+        and hidden is not None
+        and any(isinstance(m, Forbidden) for m in hidden.messages)
+    ):
+        hit = "a forbidden function (in a hidden case)"  # the hidden child's text is not shown
     if hit is not None:
         return _zero(exercise, "forbidden", forbidden_feedback(exercise, hit[:200]), output)
-    if any(isinstance(m, Missing) for m in messages):
-        lines = [missing_feedback(exercise, submission), *_load_errors(submission, reply)]
+    if any(isinstance(m, Missing) for m in public.messages):
+        lines = [missing_feedback(exercise, submission), *_load_errors(submission, public)]
         return _zero(exercise, "missing", "\n".join(lines), output)
-    bad = next((m.type for m in messages if isinstance(m, NotCallable)), None)
+    bad = next((m.type for m in public.messages if isinstance(m, NotCallable)), None)
     if bad is not None:
         feedback = f"{name} is a {bad}, not a function: define it as `def {exercise.signature}:`."
         return _zero(exercise, "error", feedback, output)
     return None
+
+
+def ran_every_case(reply: Reply, n: int) -> bool:
+    """Whether a child reported on each of its ``n`` cases and nothing stopped it before."""
+    if reply.worker_error is not None:
+        return False
+    if any(isinstance(m, (Forbidden, Missing, NotCallable)) for m in reply.messages):
+        return False
+    done = {m.case for m in reply.messages if isinstance(m, (CaseValue, CaseError))}
+    return done >= set(range(n))
 
 
 def _load_errors(submission: Submission, reply: Reply) -> list[str]:
@@ -155,35 +172,80 @@ def _load_errors(submission: Submission, reply: Reply) -> list[str]:
     return [f"  while loading your definitions: {_error_text(submission, e)}" for e in errors[:5]]
 
 
-def _case_line(
+def _public_line(
     exercise: Exercise,
     case: Case,
     expected: object,
     message: CaseValue | CaseError,
-    hidden: bool,
     submission: Submission,
 ) -> tuple[bool, str]:
-    """Whether one case passed, and its feedback line."""
+    """Whether a public case passed, and its feedback line: what differs, where it raised."""
     if isinstance(message, CaseError):
-        return False, f"  x  {case.label}: {_error_text(submission, message.error, hidden)}"
+        return False, f"  x  {case.label}: {_error_text(submission, message.error)}"
     value = decode_value(message.value)
     ok, text = compare(expected, value, exercise.rtol, exercise.atol)
-    if (
-        not ok
-        and isinstance(value, ReceivedTensor)
-        and _fractional(expected)
-        and value.dtype_name.split(".")[-1].startswith(("int", "uint", "bool"))
-    ):
+    if not ok and _truncated(expected, value):
+        assert isinstance(value, ReceivedTensor)
         text += f" (your tensor has dtype {value.dtype_name}: integers drop the fractions)"
     return ok, f"  {'ok' if ok else 'x '} {case.label}" + ("" if ok else f": {text}")
 
 
-def _why_stopped(reply: Reply, timeout: float) -> tuple[str, str]:
-    """``(status, reason)`` when the child ended before its last case."""
+def _truncated(expected: object, value: object) -> bool:
+    return (
+        isinstance(value, ReceivedTensor)
+        and _fractional(expected)
+        and value.dtype_name.split(".")[-1].startswith(("int", "uint", "bool"))
+    )
+
+
+# What a hidden case's feedback may say: the grader's words only, never text the student's
+# code chose (a message, a printed value, a shape, a line number could spell out the inputs).
+BUILTIN_EXCEPTIONS = frozenset(
+    n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)
+)
+DTYPE_NAMES = frozenset(
+    [str(v) for v in vars(torch).values() if isinstance(v, torch.dtype)]
+    + [f"numpy.{np.dtype(c)}" for c in "?bhilqBHILQefdg"]
+)
+
+
+def _hidden_line(
+    exercise: Exercise, case: Case, expected: object, message: CaseValue | CaseError
+) -> tuple[bool, str]:
+    """Whether a hidden case passed, and a feedback line in the grader's words only."""
+    if isinstance(message, CaseError):
+        kind = message.error.type
+        if kind == "NotImplementedError":
+            return False, f"  x  {case.label}: not implemented yet"
+        named = f"raised {kind}" if kind in BUILTIN_EXCEPTIONS else "raised an exception"
+        return False, f"  x  {case.label}: {named} (a hidden case: no details are shown)"
+    value = decode_value(message.value)
+    ok, _ = compare(expected, value, exercise.rtol, exercise.atol)
+    if ok:
+        return True, f"  ok {case.label}"
+    if isinstance(expected, tuple):
+        why = "wrong values" if isinstance(value, tuple) else "did not return a tuple"
+    elif not isinstance(value, ReceivedTensor):
+        why = "did not return a tensor"
+    elif value.shape != np.asarray(expected).shape:
+        why = "wrong shape"
+    elif np.isnan(value).any():
+        why = "wrong values (NaN)"
+    else:
+        why = "wrong values"
+    if _truncated(expected, value):
+        assert isinstance(value, ReceivedTensor)
+        dtype = value.dtype_name if value.dtype_name in DTYPE_NAMES else "an integer dtype"
+        why += f" (your tensor has dtype {dtype}: integers drop the fractions)"
+    return False, f"  x  {case.label}: {why}"
+
+
+def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:
+    """``(status, reason)`` when a child ended before its last case."""
     if reply.timed_out or reply.signal == "SIGXCPU":
         return "timeout", f"did not finish within the time limit of {timeout} s (an endless loop?)"
     if reply.signal:
-        return "error", f"crashed the process ({reply.signal})"
+        return "error", "crashed the process" + ("" if hidden else f" ({reply.signal})")
     if reply.results_truncated:
         return "error", "returned more data than the grader reads"
     if reply.exit_code == 70:
@@ -191,10 +253,57 @@ def _why_stopped(reply: Reply, timeout: float) -> tuple[str, str]:
             "error",
             "the grader failed before your code ran (exit code 70); tell your instructor",
         )
-    return "error", (
-        f"ended the process (exit code {reply.exit_code}); "
-        "does your code call exit(), sys.exit() or os._exit()?"
+    code = "" if hidden else f" (exit code {reply.exit_code})"
+    return (
+        "error",
+        f"ended the process{code}; does your code call exit(), sys.exit() or os._exit()?",
     )
+
+
+@dataclass
+class _Tally:
+    outcomes: list[str]  # each case's: passed, failed, error, timeout, not run
+    passed: int = 0
+    errors: int = 0
+    stopped: tuple[str, str] | None = None  # (status, line) when a child ended early
+    why: str = ""  # why it ended early
+
+
+def _run_lines(
+    exercise: Exercise,
+    cases: list[Case],
+    expected: list,
+    reply: Reply,
+    submission: Submission,
+    hidden: bool,
+    timeout: float,
+    tally: _Tally,
+    first: int,
+) -> list[str]:
+    """The feedback lines of one child's cases (the public ones or the hidden ones)."""
+    got: dict[int, CaseValue | CaseError] = {}
+    for m in reply.messages:
+        if isinstance(m, (CaseValue, CaseError)) and m.case < len(cases) and m.case not in got:
+            got[m.case] = m
+    lines = []
+    for i, case in enumerate(cases):
+        if i not in got:
+            status, why = _why_stopped(reply, timeout, hidden)
+            after = len(tally.outcomes) - first - i - 1
+            tail = f"; the {after} case(s) after it were not run" if after else ""
+            tally.stopped, tally.why = (status, f"  x  {case.label}: {why}{tail}"), why
+            tally.outcomes[first + i] = "timeout" if status == "timeout" else "error"
+            break
+        tally.errors += isinstance(got[i], CaseError)
+        if hidden:
+            ok, line = _hidden_line(exercise, case, expected[i], got[i])
+        else:
+            ok, line = _public_line(exercise, case, expected[i], got[i], submission)
+        tally.passed += ok
+        error = isinstance(got[i], CaseError)
+        tally.outcomes[first + i] = "passed" if ok else "error" if error else "failed"
+        lines.append(line)
+    return lines
 
 
 def judge(
@@ -202,59 +311,67 @@ def judge(
     cases: list[Case],
     expected: list,
     submission: Submission,
-    reply: Reply,
+    public: Reply,
+    hidden: Reply | None,
     timeout: float,
 ) -> Verdict:
-    """The :class:`Verdict` of one exercise from the worker's reply.
+    """The :class:`Verdict` of one exercise from its two children's replies.
 
     Args:
         exercise: the exercise.
-        cases: its cases, public first, in the order the child ran them.
+        cases: its public cases, then the hidden ones.
         expected: the reference's value for each case (computed in the grader).
         submission: the submission, to quote its lines.
-        reply: what the worker reported.
-        timeout: the job's time limit in seconds, for the feedback.
+        public: the reply of the child that ran the public cases.
+        hidden: the reply of the child that ran the hidden ones; None when they
+            were not run (the public child did not get through its cases).
+        timeout: the jobs' time limit in seconds, for the feedback.
     """
-    early = _before_cases(exercise, submission, reply)
+    early = _before_cases(exercise, submission, public, hidden)
     if early is not None:
         return early
     points, n, n_public = exercise.points, len(cases), len(exercise.public_cases)
-    got: dict[int, CaseValue | CaseError] = {}
-    for m in reply.messages:
-        if isinstance(m, (CaseValue, CaseError)) and m.case < n and m.case not in got:
-            got[m.case] = m
-    lines, passed, errors, done = [], 0, 0, 0
-    outcomes = ["not run"] * n
-    for i, case in enumerate(cases):
-        if i not in got:
-            break
-        done += 1
-        errors += isinstance(got[i], CaseError)
-        ok, line = _case_line(exercise, case, expected[i], got[i], i >= n_public, submission)
-        passed += ok
-        outcomes[i] = "passed" if ok else "error" if isinstance(got[i], CaseError) else "failed"
-        lines.append(line)
-    status = "passed" if passed == n else "failed"
-    why = ""
-    if done < n:
-        status, why = _why_stopped(reply, timeout)
-        outcomes[done] = "timeout" if status == "timeout" else "error"
-        after = n - done - 1
-        tail = f"; the {after} case(s) after it were not run" if after else ""
-        lines.append(f"  x  {cases[done].label}: {why}{tail}")
-    elif errors and status != "passed":
+    tally = _Tally(["not run"] * n)
+    lines = _run_lines(
+        exercise,
+        cases[:n_public],
+        expected[:n_public],
+        public,
+        submission,
+        False,
+        timeout,
+        tally,
+        0,
+    )
+    if tally.stopped is None and hidden is not None:
+        lines += _run_lines(
+            exercise,
+            cases[n_public:],
+            expected[n_public:],
+            hidden,
+            submission,
+            True,
+            timeout,
+            tally,
+            n_public,
+        )
+    status = "passed" if tally.passed == n else "failed"
+    if tally.stopped is not None:
+        status = tally.stopped[0]
+        lines.append(tally.stopped[1])
+    elif tally.errors and status != "passed":
         status = "error"
-    score = round(points * passed / n, 2) if n else 0.0
-    head = f"{exercise.name}: {passed}/{n} cases passed ({score:g}/{points:g} points)."
+    score = round(points * tally.passed / n, 2) if n else 0.0
+    head = f"{exercise.name}: {tally.passed}/{n} cases passed ({score:g}/{points:g} points)."
     if status != "passed":
         head += " Case labels only; hidden cases' inputs and printed output are not shown."
-    setup = [] if status == "passed" else _load_errors(submission, reply)
+    setup = [] if status == "passed" else _load_errors(submission, public)
     feedback = "\n".join([head, *_group(lines), *setup])
     per_case = tuple(
-        {"label": c.label, "hidden": i >= n_public, "status": outcomes[i]}
+        {"label": c.label, "hidden": i >= n_public, "status": tally.outcomes[i]}
         for i, c in enumerate(cases)
     )
-    return Verdict(score, points, status, feedback, _output(reply), per_case, why)
+    return Verdict(score, points, status, feedback, _output(public), per_case, tally.why)
 
 
 def _fractional(expected: object) -> bool:

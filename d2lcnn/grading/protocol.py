@@ -117,14 +117,96 @@ class Source:
     keep: tuple[int, ...]  # indices into ast.parse(text).body
 
 
+Input = Any  # a case's argument: a tensor, a number, a string, None, or a tuple/list of them
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """One call the child makes: ``fn(*args, **kwargs)`` with autograd on or off."""
+
+    args: tuple[Input, ...]
+    kwargs: dict[str, Input]
+    grad_enabled: bool = True
+
+
+def input_to_json(value: Input, depth: int = 0) -> Any:
+    """A case's argument as JSON: tensors keep their dtype (raw bytes), tuples stay tuples."""
+    if depth > MAX_DIMS:
+        raise ProtocolError("arguments nested too deep")
+    if isinstance(value, torch.Tensor):
+        arr = value.detach().cpu().contiguous().numpy()
+        data = base64.b64encode(arr.tobytes()).decode("ascii")
+        return {"tensor": [str(arr.dtype), list(arr.shape), data]}
+    if isinstance(value, (tuple, list)):
+        key = "tuple" if isinstance(value, tuple) else "list"
+        return {key: [input_to_json(v, depth + 1) for v in value]}
+    if value is None or type(value) in (bool, int, float, str):
+        return {"value": value}
+    raise ProtocolError(f"a case argument of type {type(value).__name__} cannot be sent")
+
+
+_INPUT_DTYPES = {
+    "float32",
+    "float64",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+}
+
+
+def input_from_json(data: Any, depth: int = 0) -> Input:
+    """The argument :func:`input_to_json` encoded; tensors come back as torch tensors."""
+    if not isinstance(data, dict) or len(data) != 1 or depth > MAX_DIMS:
+        raise ProtocolError("not a case argument")
+    ((key, item),) = data.items()
+    if key == "tensor":
+        dtype, shape, raw = _list(item, 3)
+        if dtype not in _INPUT_DTYPES:
+            raise ProtocolError(f"unexpected tensor dtype {dtype!r}")
+        dims = tuple(_int(n, 0, MAX_ELEMENTS) for n in _list(shape, MAX_DIMS))
+        arr = np.frombuffer(base64.b64decode(_str(raw, 12 * MAX_ELEMENTS)), dtype=dtype)
+        return torch.from_numpy(arr.copy().reshape(dims))
+    if key in ("tuple", "list"):
+        items = [input_from_json(v, depth + 1) for v in _list(item, 10_000)]
+        return tuple(items) if key == "tuple" else items
+    if key == "value" and (item is None or type(item) in (bool, int, float, str)):
+        return item
+    raise ProtocolError("not a case argument")
+
+
+def _case_to_json(case: CaseInput) -> list:
+    kwargs = {k: input_to_json(v) for k, v in case.kwargs.items()}
+    return [input_to_json(tuple(case.args)), kwargs, case.grad_enabled]
+
+
+def _case_from_json(data: Any) -> CaseInput:
+    args, kwargs, grad = _list(data, 3)
+    if not isinstance(kwargs, dict):
+        raise ProtocolError("keyword arguments are not an object")
+    return CaseInput(
+        input_from_json(args),
+        {_str(k, 80): input_from_json(v) for k, v in kwargs.items()},
+        _bool(grad),
+    )
+
+
 @dataclass(frozen=True)
 class Job:
-    """One exercise of one submission, for a worker.
+    """One exercise of one submission on one set of cases, for a worker.
+
+    The public cases and the hidden ones go to two separate jobs (two
+    children): only the public child's output is kept, and neither child ever
+    sees the secret the hidden cases were drawn from, only their inputs.
 
     Attributes:
         id: the grader's number for it; the reply carries it back.
         exercise: the registered exercise's name.
-        seed: the hidden cases' seed.
+        cases: the calls to make, in order.
+        keep_output: whether what the child prints is kept (the public cases only).
         timeout: wall-clock seconds the child may take.
         sources: the submission's definitions.
         limits: the child's resource limits.
@@ -133,7 +215,8 @@ class Job:
 
     id: int
     exercise: str
-    seed: int
+    cases: tuple[CaseInput, ...]
+    keep_output: bool
     timeout: float
     sources: tuple[Source, ...]
     limits: Limits
@@ -142,20 +225,17 @@ class Job:
 
 def encode_job(job: Job) -> bytes:
     """``job`` as one JSON line."""
+    limits = job.limits
     return _dumps(
         {
             "kind": "job",
             "id": job.id,
             "exercise": job.exercise,
-            "seed": job.seed,
+            "cases": [_case_to_json(c) for c in job.cases],
+            "keep_output": job.keep_output,
             "timeout": job.timeout,
             "sources": [[s.filename, s.text, list(s.keep)] for s in job.sources],
-            "limits": [
-                job.limits.cpu_s,
-                job.limits.extra_as_bytes,
-                job.limits.fsize_bytes,
-                job.limits.nproc,
-            ],
+            "limits": [limits.cpu_s, limits.extra_as_bytes, limits.fsize_bytes, limits.nproc],
             "hidden": list(job.hidden),
         }
     )
@@ -163,9 +243,8 @@ def encode_job(job: Job) -> bytes:
 
 def decode_job(line: bytes | str) -> Job:
     """The :class:`Job` of one line written by :func:`encode_job`."""
-    d = _fields(
-        _loads(line), "job", {"id", "exercise", "seed", "timeout", "sources", "limits", "hidden"}
-    )
+    keys = {"id", "exercise", "cases", "keep_output", "timeout", "sources", "limits", "hidden"}
+    d = _fields(_loads(line), "job", keys)
     sources = []
     for item in _list(d["sources"], 10_000):
         filename, text, keep = _list(item, 3)
@@ -176,7 +255,8 @@ def decode_job(line: bytes | str) -> Job:
     return Job(
         id=_int(d["id"]),
         exercise=_str(d["exercise"]),
-        seed=_int(d["seed"]),
+        cases=tuple(_case_from_json(c) for c in _list(d["cases"], 10_000)),
+        keep_output=_bool(d["keep_output"]),
         timeout=_float(d["timeout"]),
         sources=tuple(sources),
         limits=Limits(cpu, extra, fsize, nproc),

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -19,15 +18,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from . import forbidden
 from .compare import to_array
 from .extract import Submission, Unreadable, read_submission
-from .judge import Verdict, broken_definition, judge, static_forbidden
+from .judge import Verdict, broken_definition, judge, ran_every_case, static_forbidden
 from .pool import Pool, limits
-from .protocol import Job
-from .registry import Exercise, load_all
+from .protocol import CaseInput, Job
+from .registry import Case, Exercise, load_all
+from .secret import SecretError, hidden_seed, load_secret, secret_id
 
-SEED_FILE = ".grading-seed"
 GRADEBOOK = "gradebook.csv"
 SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -122,19 +123,6 @@ def exercises_for(submission, registry, chosen=None):
     return [e for e in registry.values() if e.name in defined]
 
 
-def load_seed(out, seed):
-    """The batch's seed: ``seed``, else the one stored in ``out``, else a new secret one (stored)."""
-    path = out / SEED_FILE
-    if seed is None:
-        if path.exists():
-            seed = int(path.read_text().strip())
-        else:
-            seed = secrets.randbits(62)
-            path.write_text(f"{seed}\n")
-            path.chmod(0o600)
-    return seed
-
-
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
@@ -191,6 +179,7 @@ def grade(
     log=print,
     progress=None,
     trusted_code=False,
+    seed_file=None,
 ):
     """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
@@ -198,7 +187,8 @@ def grade(
         paths: notebooks, Python files, or folders of them.
         out: the results folder (created, private to this user).
         jobs: worker processes run in parallel.
-        seed: the hidden cases' seed; default: stored in ``out`` (a new secret one the first time).
+        seed: the secret the hidden cases are drawn from; default: ``seed_file``'s content,
+            else ``$D2LCNN_SEED``, else the one stored in ``out`` (a new one the first time).
         timeout: wall-clock seconds per exercise of a submission.
         force: regrade submissions whose results are up to date.
         exercises: grade these exercise names only, whatever the submission is.
@@ -206,6 +196,7 @@ def grade(
         progress: told ``start(total)`` once planned and ``done(record)`` per submission
             (a :class:`~d2lcnn.grading.progress.Progress`).
         trusted_code: run the code without namespaces (limits only); see README.md.
+        seed_file: a file holding the secret.
 
     Returns:
         a :class:`Batch`.
@@ -229,7 +220,11 @@ def grade(
     if not out.exists():
         out.mkdir(parents=True)
         out.chmod(0o700)  # grades are private (each file is 0600 too)
-    grader = Grader(out, load_seed(out, seed), timeout, log)
+    try:
+        secret = load_secret(out, seed, seed_file)
+    except SecretError as e:
+        raise UsageError(str(e)) from None
+    grader = Grader(out, secret, timeout, log)
     # what student code must not read: the grades, and everyone's submissions
     grader.hidden = sorted(
         {str(out.resolve())}
@@ -258,12 +253,11 @@ def grade(
 class Grader:
     """One batch: its seed, the references' values, the pool, the results written so far."""
 
-    def __init__(self, out: Path, seed: int, timeout: float, log: Callable[[str], None]) -> None:
-        self.out, self.seed, self.timeout, self.log = out, seed, timeout, log
-        # the seed stays secret: results carry a hash of it
-        self.seed_id = hashlib.sha256(f"d2lcnn:{seed}".encode()).hexdigest()[:16]
+    def __init__(self, out: Path, secret: str, timeout: float, log: Callable[[str], None]) -> None:
+        self.out, self.secret, self.timeout, self.log = out, secret, timeout, log
+        self.seed_id = secret_id(secret)  # the secret stays secret: results carry a hash of it
         self.batch, self.lock = Batch(), threading.Lock()
-        self.expected: dict[str, tuple[list, list]] = {}  # exercise -> (cases, expected values)
+        self.expected: dict[str, tuple[list[Case], list]] = {}
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
         self.pool: Pool
         self.hidden: list[str] = []
@@ -298,33 +292,56 @@ class Grader:
         except (OSError, ValueError, KeyError, TypeError):
             return False
 
-    def cases_of(self, exercise):
-        """The exercise's cases for this seed and their expected values, computed once, here."""
+    def public_cases(self, exercise: Exercise) -> tuple[list[Case], list]:
+        """The exercise's public cases and their expected values, computed once, here."""
         with self.lock:
             if exercise.name not in self.expected:
-                cases = exercise.cases(self.seed)
+                cases = list(exercise.public_cases)
                 self.expected[exercise.name] = (cases, [_expected(c, exercise) for c in cases])
             return self.expected[exercise.name]
 
-    def grade_exercise(self, sub: Submission, exercise: Exercise) -> Verdict:
-        """One exercise of one submission: static checks here, then a job for a worker."""
-        cases, want = self.cases_of(exercise)
-        hits = forbidden.scan(sub, exercise.name, forbidden.patterns_for(exercise))
-        if hits:
-            return static_forbidden(exercise, sub, hits[0])
-        if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
-            return broken_definition(exercise, sub)
-        job = Job(
+    def hidden_cases(self, exercise: Exercise, sub: Submission) -> tuple[list[Case], list]:
+        """This submission's hidden cases (drawn from the secret and its content), expected values."""
+        gen = torch.Generator().manual_seed(hidden_seed(self.secret, sub.sha256))
+        cases = list(exercise.hidden_cases(gen))
+        return cases, [_expected(c, exercise) for c in cases]
+
+    def job(self, exercise: Exercise, sub: Submission, cases: list[Case], public: bool) -> Job:
+        """A worker's job: the submission's definitions and the inputs of ``cases``, no secret."""
+        return Job(
             id=next(self.jobs),
             exercise=exercise.name,
-            seed=self.seed,
+            cases=tuple(CaseInput(c.args, c.kwargs, c.grad_enabled) for c in cases),
+            keep_output=public,
             timeout=self.timeout,
             sources=tuple(c.to_source() for c in sub.chunks),
             limits=self.limits,
             hidden=tuple(self.hidden),
         )
-        reply = self.pool.execute(job)
-        return judge(exercise, cases, want, sub, reply, self.timeout)
+
+    def grade_exercise(self, sub: Submission, exercise: Exercise) -> Verdict:
+        """One exercise of one submission: static checks here, then the public cases in one
+        child and the hidden ones in another (only when the public child got through)."""
+        hits = forbidden.scan(sub, exercise.name, forbidden.patterns_for(exercise))
+        if hits:
+            return static_forbidden(exercise, sub, hits[0])
+        if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
+            return broken_definition(exercise, sub)
+        public, want = self.public_cases(exercise)
+        hidden, want_hidden = self.hidden_cases(exercise, sub)
+        public_reply = self.pool.execute(self.job(exercise, sub, public, True))
+        hidden_reply = None
+        if ran_every_case(public_reply, len(public)):
+            hidden_reply = self.pool.execute(self.job(exercise, sub, hidden, False))
+        return judge(
+            exercise,
+            public + hidden,
+            want + want_hidden,
+            sub,
+            public_reply,
+            hidden_reply,
+            self.timeout,
+        )
 
     def grade_submission(self, item):
         sub, exercises, target = item

@@ -70,6 +70,8 @@ PRELOAD = (
     "torch.nn.modules.conv",
     "torch.nn.modules.pooling",
     "torch.nn.modules.fold",
+    "scipy.signal",  # notebooks import it; seconds to import, so once here, not in each child
+    "scipy.ndimage",
 )
 
 
