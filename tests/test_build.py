@@ -92,6 +92,10 @@ def test_build_generates_module_and_student_notebook(repo):
     assert "2 * X" not in "".join(sources)
     assert "YOUR ANSWER HERE" in sources[-3] and "Because" not in sources[-3]
     assert sources[-1] == "d2lcnn.check_all()"  # Run All ends with where the student stands
+    # Run All goes on from the first stub to check_all: those cells may fail while work is open.
+    code = [c for c in student["cells"] if c["cell_type"] == "code"]
+    raises = ["raises-exception" in c["metadata"].get("tags", []) for c in code]
+    assert raises == [False, True, True, False]  # import, stub, its use, check_all
     assert student["metadata"]["kernelspec"] == build.LAB_KERNELSPEC  # as JupyterLab saves it
     assert not any("answer key" in s for s in sources)  # solution-only cell dropped
     assert all(c.get("outputs", []) == [] for c in student["cells"])
