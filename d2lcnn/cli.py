@@ -5,22 +5,25 @@ import sys
 from pathlib import Path
 
 
-def find_root(start: str | Path | None = None) -> Path:
-    """The course repository root: the nearest folder above ``start`` with ``solutions/``."""
+def find_root(start: str | Path | None = None, solutions: bool = False) -> Path:
+    """The course's root: the nearest folder above ``start`` with ``pyproject.toml`` and
+    ``solutions/`` (the repository) or, unless ``solutions``, ``notebooks/`` (a student release)."""
     here = Path(start or Path.cwd()).resolve()
+    wanted = ("solutions",) if solutions else ("solutions", "notebooks")
     for folder in (here, *here.parents):
-        if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
+        if (folder / "pyproject.toml").is_file() and any((folder / w).is_dir() for w in wanted):
             return folder
     raise SystemExit(
-        "d2lcnn: no course repository here (no solutions/ and pyproject.toml "
-        "in this folder or above); run it from the repository."
+        f"d2lcnn: no course {'repository' if solutions else 'folder'} here (no "
+        f"{' or '.join(w + '/' for w in wanted)} and pyproject.toml in this folder or above); "
+        f"run it from the {'repository' if solutions else 'course folder'}."
     )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from . import build
 
-    root = find_root(args.root)
+    root = find_root(args.root, solutions=True)
     try:
         if args.check:
             problems = build.drift(root)
@@ -120,6 +123,23 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import ReleaseError, release
+
+    root = find_root(args.root, solutions=True)
+    try:
+        made = release(root, args.out)
+    except ReleaseError as e:
+        print(f"d2lcnn release: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {len(made.files)} files to {made.folder}: no solution text found "
+        f"({made.checked_lines} solution lines searched for); stand-ins for the graded answers "
+        f"the package saves: {', '.join(made.stand_ins) or 'none'}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="d2lcnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +207,17 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=10.0, metavar="SEC", help="per exercise (default 10)"
     )
     p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser(
+        "release",
+        help="write the student release (notebooks, package, README, environment) into OUT_DIR",
+        description="Write what students get into OUT_DIR: the student notebooks, the package "
+        "(graded answers replaced by stand-ins), a README for students and the environment "
+        "files; no solutions/, no seed. Refuses if any solution text would ship.",
+    )
+    p.add_argument("out", metavar="OUT_DIR", help="a new or empty folder")
+    p.add_argument("--root", help="repository root (default: found from the current folder)")
+    p.set_defaults(func=cmd_release)
 
     for name, what in (
         ("workspace", "copy new course notebooks into the workspace, keeping yours"),
