@@ -189,7 +189,7 @@ def strip_answers(text: str, graded: set[str]) -> tuple[str, list[str]]:
         lines[start - 1 : end] = body
     names = sorted(name for *_, name in cuts)
     if names:
-        at = next(i for i, ln in enumerate(lines) if ln.startswith('"""')) if lines else 0
+        at = next((i for i, ln in enumerate(lines) if ln.startswith('"""')), 0)  # module doc
         lines.insert(at, STAND_IN_NOTE.rstrip("\n"))
     return "\n".join(lines) + "\n", names
 
