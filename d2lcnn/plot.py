@@ -7,12 +7,15 @@ place, so the cell never flickers and no stray copy is shown when it ends.
 """
 
 import io
+import os
 import time
+from collections.abc import Sequence
+from typing import Any, cast
 
 from matplotlib.figure import Figure
 
 
-def in_notebook():
+def in_notebook() -> bool:
     """True inside a Jupyter kernel (where live display works), False in scripts."""
     try:
         from IPython import get_ipython
@@ -40,18 +43,25 @@ class LivePlot:
         [[0.9, 0.5], [0.8]]
     """
 
-    def __init__(self, legend, xlim, live, min_interval=0.5):
+    def __init__(
+        self,
+        legend: Sequence[str],
+        xlim: Sequence[float] | None,
+        live: bool,
+        min_interval: float = 0.5,
+    ) -> None:
         self.legend, self.xlim, self.live = list(legend), xlim, live
-        self.xs = [[] for _ in self.legend]
-        self.ys = [[] for _ in self.legend]
-        self.min_interval, self.last_draw, self.handle = min_interval, 0.0, None
+        self.xs: list[list[float]] = [[] for _ in self.legend]
+        self.ys: list[list[float]] = [[] for _ in self.legend]
+        self.min_interval, self.last_draw = min_interval, 0.0
+        self.handle: Any = None  # IPython's DisplayHandle, once shown
         self.title = ""
 
-    def set_title(self, title):
+    def set_title(self, title: str) -> None:
         """Show ``title`` above the curves from the next redraw on (e.g. an ETA)."""
         self.title = title
 
-    def add(self, x, values):
+    def add(self, x: float, values: Sequence[float | None]) -> None:
         """Append ``values[i]`` at epoch ``x`` to series ``i`` (``None`` skips a series)."""
         for xs, ys, v in zip(self.xs, self.ys, values):
             if v is not None:
@@ -60,28 +70,30 @@ class LivePlot:
         if self.live and time.perf_counter() - self.last_draw >= self.min_interval:
             self.show()
 
-    def figure(self):
+    def figure(self) -> Figure:
         # 6 inches at 100 dpi fill most of a notebook's default output width; the legend
         # sits above the axes, outside them, so it never hides a curve.
         fig = Figure(figsize=(6.0, 3.4), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         for xs, ys, name, style in zip(self.xs, self.ys, self.legend, ("-", "m--", "g-.", "r:")):
             ax.plot(xs, ys, style, label=name)
-        lo, hi = self.xlim
-        # A little room after the last epoch keeps the last point clear of the frame.
-        ax.set(xlabel="epoch", xlim=(lo, hi + 0.02 * (hi - lo)))
+        ax.set(xlabel="epoch")
+        if self.xlim is not None:
+            lo, hi = self.xlim
+            # A little room after the last epoch keeps the last point clear of the frame.
+            ax.set(xlim=(lo, hi + 0.02 * (hi - lo)))
         ax.grid(True)
         if self.title:
             ax.set_title(self.title, fontsize=10)
         fig.legend(loc="outside upper center", ncols=len(self.legend), frameon=False)
         return fig
 
-    def png(self):
+    def png(self) -> bytes:
         buf = io.BytesIO()
         self.figure().savefig(buf, format="png")
         return buf.getvalue()
 
-    def show(self):
+    def show(self) -> None:
         """Draw the current curves into the display handle (made on first use)."""
         from IPython.display import Image, display
 
@@ -92,7 +104,7 @@ class LivePlot:
             self.handle.update(image)
         self.last_draw = time.perf_counter()
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the curves to ``path`` as PNG."""
         self.figure().savefig(path, format="png")
 
@@ -109,10 +121,10 @@ class ProgressBar:
         live: show the bar (in Jupyter); otherwise every call does nothing.
     """
 
-    def __init__(self, total, live):
+    def __init__(self, total: int, live: bool) -> None:
         from tqdm.auto import tqdm
 
-        self.handle = None
+        self.handle: Any = None  # IPython's DisplayHandle in Jupyter
         if not live:
             self.bar = tqdm(total=total, disable=True)
             return
@@ -122,21 +134,21 @@ class ProgressBar:
             from IPython.display import display
 
             self.bar = tqdm(total=total, unit="batch", display=False)
-            self.handle = display(self.bar.container, display_id=True)
+            self.handle = display(cast(notebook_tqdm, self.bar).container, display_id=True)
         else:  # no ipywidgets: tqdm's own text bar
             self.bar = tqdm(total=total, unit="batch")
 
-    def update(self):
+    def update(self) -> None:
         self.bar.update()
 
-    def set_postfix(self, **values):
+    def set_postfix(self, **values: Any) -> None:
         self.bar.set_postfix(**values)
 
-    def set_description(self, text):
+    def set_description(self, text: str) -> None:
         """Show ``text`` before the bar (e.g. an ETA)."""
         self.bar.set_description(text)
 
-    def close(self):
+    def close(self) -> None:
         self.bar.close()
         if self.handle is not None:
             from IPython.display import Pretty
