@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import forbidden
-from .compare import compare
+from .mistakes import recognise, with_mistake
 from .registry import EXERCISES, Exercise, load_all
 
 PACKAGE = str(Path(__file__).resolve().parents[1])
@@ -124,7 +124,9 @@ def public_results(exercise: Exercise, fn: Callable[..., Any]) -> tuple[int, lis
         except Exception as e:
             lines.append(f"  x  {case.label}: raised {type(e).__name__}: {e}{_where(e)}")
             continue
-        ok, message = compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
+        ok, message = case.compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
+        if not ok:
+            message = with_mistake(message, recognise(exercise, case, got))
         passed += ok
         lines.append(f"  ok {case.label}" if ok else f"  x  {case.label}: {message}")
     return passed, lines

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .compare import compare
 from .extract import Submission
+from .mistakes import recognise, with_mistake
+from .modules import ModuleCase
 from .protocol import (
     CaseError,
     CaseValue,
@@ -103,7 +104,7 @@ def missing_feedback(exercise: Exercise, submission: Submission) -> str:
     if name in submission.broken_defs:
         return f"{name}: not graded, its cell has a syntax error: {submission.broken_defs[name]}."
     return (
-        f"{name}: not found. Define `def {exercise.signature}:` at the top level of a cell "
+        f"{name}: not found. Define `{exercise.definition()}:` at the top level of a cell "
         "(not inside another function or an `if`)."
     )
 
@@ -152,7 +153,9 @@ def _before_cases(
         return _zero(exercise, "missing", "\n".join(lines), output)
     bad = next((m.type for m in public.messages if isinstance(m, NotCallable)), None)
     if bad is not None:
-        feedback = f"{name} is a {bad}, not a function: define it as `def {exercise.signature}:`."
+        feedback = (
+            f"{name} is a {bad}, not a function or class: define it as `{exercise.definition()}:`."
+        )
         return _zero(exercise, "error", feedback, output)
     return None
 
@@ -183,7 +186,9 @@ def _public_line(
     if isinstance(message, CaseError):
         return False, f"  x  {case.label}: {_error_text(submission, message.error)}"
     value = decode_value(message.value)
-    ok, text = compare(expected, value, exercise.rtol, exercise.atol)
+    ok, text = case.compare(expected, value, exercise.rtol, exercise.atol)
+    if not ok:
+        text = with_mistake(text, recognise(exercise, case, value))
     if not ok and _truncated(expected, value):
         assert isinstance(value, ReceivedTensor)
         text += f" (your tensor has dtype {value.dtype_name}: integers drop the fractions)"
@@ -220,9 +225,12 @@ def _hidden_line(
         named = f"raised {kind}" if kind in BUILTIN_EXCEPTIONS else "raised an exception"
         return False, f"  x  {case.label}: {named} (a hidden case: no details are shown)"
     value = decode_value(message.value)
-    ok, _ = compare(expected, value, exercise.rtol, exercise.atol)
+    ok, text = case.compare(expected, value, exercise.rtol, exercise.atol)
     if ok:
         return True, f"  ok {case.label}"
+    mistake = recognise(exercise, case, value)
+    if isinstance(case, ModuleCase):  # what differs, without the values
+        return False, f"  x  {case.label}: {with_mistake(text.split(':')[0], mistake)}"
     if isinstance(expected, tuple):
         why = "wrong values" if isinstance(value, tuple) else "did not return a tuple"
     elif not isinstance(value, ReceivedTensor):
@@ -237,7 +245,7 @@ def _hidden_line(
         assert isinstance(value, ReceivedTensor)
         dtype = value.dtype_name if value.dtype_name in DTYPE_NAMES else "an integer dtype"
         why += f" (your tensor has dtype {dtype}: integers drop the fractions)"
-    return False, f"  x  {case.label}: {why}"
+    return False, f"  x  {case.label}: {with_mistake(why, mistake)}"
 
 
 def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:

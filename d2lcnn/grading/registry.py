@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from .compare import compare
+
 
 @dataclass(frozen=True)
 class Case:
@@ -35,6 +37,10 @@ class Case:
         with torch.set_grad_enabled(self.grad_enabled):
             return fn(*args, **kwargs)
 
+    def compare(self, expected, got, rtol: float, atol: float) -> tuple[bool, str]:
+        """``(passed, message)`` for a returned value against the expected one."""
+        return compare(expected, got, rtol, atol)
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -53,6 +59,11 @@ class Exercise:
         forbidden: patterns of the library functions it may not call.
         rtol, atol: tolerances for comparing float outputs (float32 by default).
         points: what the exercise is worth; each case earns an equal share.
+        mistakes: known mistakes, ``{name: (function, sentence)}``: ``function``
+            takes the reference's arguments and returns what that mistake
+            computes (a wrong module, for module exercises); when a case fails
+            and the student's value equals a mistake's, the feedback adds its
+            sentence (see :mod:`d2lcnn.grading.mistakes`).
     """
 
     name: str
@@ -66,6 +77,13 @@ class Exercise:
     rtol: float = 1e-4
     atol: float = 1e-5
     points: float = 10.0
+    mistakes: dict = field(default_factory=dict)
+
+    def definition(self) -> str:
+        """How students define it: ``def corr2d(X, K)`` or ``class Residual(nn.Module)``."""
+        if self.name[:1].isupper():
+            return f"class {self.name}(nn.Module)"
+        return f"def {self.signature}"
 
     def cases(self, seed: int) -> list[Case]:
         """Public cases followed by the hidden ones for ``seed``: every case is graded."""

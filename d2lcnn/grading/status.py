@@ -115,7 +115,7 @@ def exercise_status(name: str, fn: object) -> Status:
             FAILED,
             None,
             total,
-            f"`{name}` is a {type(fn).__name__}, not a function: define `def {exercise.signature}:`",
+            f"`{name}` is a {type(fn).__name__}, not a function: define `{exercise.definition()}:`",
         )
     try:
         passed, lines = public_results(exercise, fn)
@@ -125,7 +125,7 @@ def exercise_status(name: str, fn: object) -> Status:
             NOT_WRITTEN,
             None,
             total,
-            f"replace `raise NotImplementedError()` in `def {exercise.signature}` "
+            f"replace `raise NotImplementedError()` in `{exercise.definition()}` "
             "with your code, run that cell, then this one",
         )
     hits = forbidden_uses(exercise, fn)
@@ -141,7 +141,7 @@ def exercise_status(name: str, fn: object) -> Status:
     skipped = grader_skips(fn)
     if skipped:
         return Status(
-            name, UNSEEN, passed, total, f"{skipped}: move `def {exercise.signature}` there"
+            name, UNSEEN, passed, total, f"{skipped}: move `{exercise.definition()}` there"
         )
     if passed < total:
         first = next(line for line in lines if line.startswith("  x"))

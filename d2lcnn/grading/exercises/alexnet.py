@@ -1,10 +1,11 @@
 """Exercises of the chapter "AlexNet" (solutions/08_alexnet.ipynb)."""
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
-from .common import CONV_POOL_FORBIDDEN
+from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, CONV_POOL_FORBIDDEN, block_case, randint
 
 
 def alexnet_output_size_reference(n: int) -> int:
@@ -53,5 +54,83 @@ register(
         allowed="arithmetic on the arguments (the output-size formula of each layer)",
         # Running the layers on a dummy input would answer without the arithmetic.
         forbidden=CONV_POOL_FORBIDDEN,
+    )
+)
+
+
+# ---- the dense head ----------------------------------------------------------------
+
+
+def alexnet_head_reference(
+    num_inputs, num_hiddens, num_outputs, dropout=0.5, act=nn.ReLU, drop=True, last_drop=False
+):
+    """AlexNet's classifier: two hidden dense layers with ReLU and dropout, then the outputs.
+
+    ``act``, ``drop`` and ``last_drop`` make the known mistakes.
+    """
+
+    def dropout_layer():
+        return nn.Dropout(dropout) if drop else nn.Identity()
+
+    layers = [
+        nn.Linear(num_inputs, num_hiddens),
+        act(),
+        dropout_layer(),
+        nn.Linear(num_hiddens, num_hiddens),
+        act(),
+        dropout_layer(),
+        nn.Linear(num_hiddens, num_outputs),
+    ]
+    return nn.Sequential(*layers, *([nn.Dropout(dropout)] if last_drop else []))
+
+
+def _head(label, args, n, gen, kwargs=None):
+    return block_case(label, args, [(n, args[0])], gen, kwargs, modes=("train", "eval"))
+
+
+def alexnet_head_hidden(gen):
+    cases = [
+        _head("one example", (16, 12, 3), 1, gen),
+        _head("dropout 0: training equals prediction", (20, 16, 5), 4, gen, {"dropout": 0.0}),
+        _head("heavy dropout", (12, 24, 4), 6, gen, {"dropout": 0.9}),
+        _head("one output", (8, 8, 1), 3, gen),
+        _head("dropout passed by position", (10, 6, 2, 0.3), 5, gen),
+    ]
+    for i in range(4):
+        args = (randint(gen, 4, 40), randint(gen, 4, 40), randint(gen, 2, 12))
+        p = round(float(torch.rand((), generator=gen)) * 0.8, 2)
+        cases.append(_head(f"random head #{i + 1}", args, randint(gen, 2, 9), gen, {"dropout": p}))
+    return cases
+
+
+_PUBLIC = torch.Generator().manual_seed(8)
+register(
+    Exercise(
+        name="alexnet_head",
+        signature="alexnet_head(num_inputs, num_hiddens, num_outputs, dropout=0.5)",
+        notebook="solutions/08_alexnet.ipynb",
+        reference=alexnet_head_reference,
+        public_cases=(
+            _head("alexnet_head(64, 32, 10) on 4 examples", (64, 32, 10), 4, _PUBLIC),
+            _head("dropout=0.2", (30, 20, 5), 8, _PUBLIC, {"dropout": 0.2}),
+        ),
+        hidden_cases=alexnet_head_hidden,
+        allowed=BLOCK_ALLOWED,
+        forbidden=BLOCK_FORBIDDEN,
+        mistakes={
+            "no dropout": (
+                lambda *a, **k: alexnet_head_reference(*a, **k, drop=False),
+                "Your head has no dropout: in training mode each hidden layer's output goes "
+                "through nn.Dropout(dropout).",
+            ),
+            "no relu": (
+                lambda *a, **k: alexnet_head_reference(*a, **k, act=nn.Identity),
+                "Your hidden layers have no ReLU: stacked linear layers are one linear map.",
+            ),
+            "dropout on the outputs": (
+                lambda *a, **k: alexnet_head_reference(*a, **k, last_drop=True),
+                "Your head drops out the class scores too: dropout follows the hidden layers only.",
+            ),
+        },
     )
 )

@@ -1,9 +1,14 @@
 """Exercises of the chapter "Batch normalization" (solutions/12_batch_norm.ipynb)."""
 
+from dataclasses import replace
+from functools import partial
+
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from .common import block_case, randint
 
 # The library calls that would do the whole exercise in one line.
 BATCH_NORM_FORBIDDEN = (
@@ -129,5 +134,137 @@ register(
         hidden_cases=batch_norm_hidden,
         allowed="reductions (mean, var) and elementwise arithmetic on X",
         forbidden=BATCH_NORM_FORBIDDEN,
+    )
+)
+
+
+# ---- the layer: BatchNorm(num_features, num_dims) --------------------------------------
+
+
+def batch_norm_layer_reference(num_features, num_dims):
+    """PyTorch's layer for (batch, features) or (batch, channels, h, w) inputs (momentum 0.1, eps 1e-5)."""
+    return nn.BatchNorm1d(num_features) if num_dims == 2 else nn.BatchNorm2d(num_features)
+
+
+class BatchNormMistake(nn.Module):
+    """A scratch batch-normalization layer with one of the known mistakes switched on.
+
+    Args:
+        grad_mode: pick training vs prediction from ``torch.is_grad_enabled()`` (the book's
+            function), not from ``self.training``.
+        unbiased: the running variance gets the unbiased batch variance (PyTorch's rule).
+        update: the running statistics are updated at all.
+        momentum: the weight of the batch in the running statistics (0.9: the book's
+            convention read the wrong way round).
+    """
+
+    def __init__(
+        self, num_features, num_dims, grad_mode=False, unbiased=True, update=True, momentum=0.1
+    ):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.gamma, self.beta = nn.Parameter(torch.ones(shape)), nn.Parameter(torch.zeros(shape))
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("var", torch.ones(shape))
+        self.grad_mode, self.unbiased, self.update, self.momentum = (
+            grad_mode,
+            unbiased,
+            update,
+            momentum,
+        )
+
+    def forward(self, X):
+        training = torch.is_grad_enabled() if self.grad_mode else self.training
+        if not training:
+            return self.gamma * (X - self.mean) / torch.sqrt(self.var + 1e-5) + self.beta
+        dims = (0,) if X.dim() == 2 else (0, 2, 3)
+        mean = X.mean(dim=dims, keepdim=True)
+        var = ((X - mean) ** 2).mean(dim=dims, keepdim=True)
+        if self.update:
+            n = X.numel() // X.shape[1]
+            stored = var * n / (n - 1) if self.unbiased else var
+            with torch.no_grad():
+                self.mean = (1 - self.momentum) * self.mean + self.momentum * mean
+                self.var = (1 - self.momentum) * self.var + self.momentum * stored
+        return self.gamma * (X - mean) / torch.sqrt(var + 1e-5) + self.beta
+
+
+def _bn(label, args, shape, gen, steps=3, loc=0.0, scale=1.0):
+    """A case of ``steps`` training batches of ``shape``, then one batch for prediction."""
+    case = block_case(label, args, [shape] * (steps + 1), gen, steps=True)
+    return replace(case, inputs=tuple(loc + scale * X for X in case.inputs))
+
+
+def batch_norm_layer_hidden(gen):
+    cases = [
+        _bn("batches of two", (3, 2), (2, 3), gen),
+        _bn("one image per batch (statistics over h * w)", (2, 4), (1, 2, 3, 3), gen),
+        _bn("one training step", (4, 2), (5, 4), gen, steps=1),
+        _bn("many steps", (2, 4), (3, 2, 2, 2), gen, steps=6),
+        _bn("shifted and scaled data", (5, 2), (16, 5), gen, loc=20.0, scale=5.0),
+        _bn("one feature", (1, 2), (8, 1), gen),
+    ]
+    for i in range(4):
+        if i % 2:
+            shape = (randint(gen, 2, 9), randint(gen, 1, 6), randint(gen, 1, 5), randint(gen, 1, 5))
+        else:
+            shape = (randint(gen, 2, 12), randint(gen, 1, 10))
+        cases.append(
+            _bn(
+                f"random layer #{i + 1}",
+                (shape[1], len(shape)),
+                shape,
+                gen,
+                steps=randint(gen, 1, 5),
+            )
+        )
+    return cases
+
+
+_PUBLIC = torch.Generator().manual_seed(12)
+register(
+    Exercise(
+        name="BatchNorm",
+        signature="BatchNorm(num_features, num_dims)",
+        notebook="solutions/12_batch_norm.ipynb",
+        reference=batch_norm_layer_reference,
+        public_cases=(
+            _bn("BatchNorm(4, 2) after a dense layer, 3 batches of 8", (4, 2), (8, 4), _PUBLIC),
+            _bn(
+                "BatchNorm(3, 4) after a convolution, 3 batches of (4, 3, 5, 5)",
+                (3, 4),
+                (4, 3, 5, 5),
+                _PUBLIC,
+            ),
+        ),
+        hidden_cases=batch_norm_layer_hidden,
+        allowed="your batch_norm, reductions (mean, var) and elementwise arithmetic",
+        forbidden=BATCH_NORM_FORBIDDEN + ("d2lcnn.*", "torchvision.models*"),
+        rtol=1e-4,
+        atol=1e-4,
+        mistakes={
+            "grad mode": (
+                partial(BatchNormMistake, grad_mode=True),
+                "Your layer picks its mode from torch.is_grad_enabled() (the book's rule): a "
+                "torch layer follows self.training, so .eval() must switch to the running "
+                "statistics even with autograd on, and training mode uses the batch even under "
+                "torch.no_grad().",
+            ),
+            "biased running variance": (
+                partial(BatchNormMistake, unbiased=False),
+                "Your running variance stores the biased batch variance: PyTorch's stores "
+                "var * n / (n - 1).",
+            ),
+            "no running update": (
+                partial(BatchNormMistake, update=False),
+                "Your running statistics never change: after each training batch they move "
+                "towards the batch's mean and variance (momentum 0.1).",
+            ),
+            "momentum inverted": (
+                partial(BatchNormMistake, momentum=0.9),
+                "Your running statistics give the new batch a weight of 0.9: with PyTorch's "
+                "convention, momentum 0.1 is the weight of the batch.",
+            ),
+        },
     )
 )

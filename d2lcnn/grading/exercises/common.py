@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..modules import ModuleCase
+
 # Library primitives that the convolution and pooling exercises exist to teach:
 # fnmatch patterns of dotted names, checked in the submission's code (aliases
 # resolved) and by tripwires during the call. Tensor.unfold (a strided view),
@@ -70,3 +72,28 @@ def randn(gen: torch.Generator) -> Callable[..., torch.Tensor]:
 def randint(gen: torch.Generator, low: int, high: int) -> int:
     """An int in ``[low, high)`` drawn from ``gen``."""
     return int(torch.randint(low, high, (1,), generator=gen))
+
+
+# Block exercises build networks from torch's layers; what they may not use is a
+# ready-made network: torchvision's models, or anything of the course package
+# (its blocks are the answers).
+BLOCK_FORBIDDEN = ("torchvision.models*", "timm*", "d2lcnn.*")
+BLOCK_ALLOWED = (
+    "torch's layers and functions (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.ReLU, "
+    "nn.MaxPool2d, nn.Sequential, torch.cat, F.relu, ...)"
+)
+
+
+def block_case(label, args, shapes, gen, kwargs=None, modes=("train",), steps=False):
+    """A module case: build ``fn(*args, **kwargs)``, probe it on inputs of ``shapes`` drawn from ``gen``.
+
+    Example::
+
+        >>> case = block_case("one image", (3, 8), [(1, 3, 6, 6)], torch.Generator().manual_seed(0))
+        >>> case.inputs[0].shape
+        torch.Size([1, 3, 6, 6])
+    """
+    inputs = tuple(torch.randn(*s, generator=gen) for s in shapes)
+    return ModuleCase(
+        label, tuple(args), dict(kwargs or {}), inputs=inputs, modes=tuple(modes), steps=steps
+    )

@@ -1,11 +1,14 @@
 """Exercises of the chapter "Densely connected networks (DenseNet)" (solutions/14_densenet.ipynb)."""
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
 
 def dense_block_channels_reference(num_convs: int, input_channels: int, growth_rate: int) -> int:
@@ -80,5 +83,183 @@ register(
         hidden_cases=transition_shape_hidden,
         allowed="arithmetic on the arguments",
         forbidden=(),
+    )
+)
+
+
+# ---- conv_block, DenseBlock, transition_block ------------------------------------------
+
+
+def conv_block_reference(input_channels, num_channels, order="pre", padding=1):
+    """BN, ReLU, 3x3 convolution (padding 1); ``order="post"`` and ``padding`` make mistakes."""
+    conv = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=padding)
+    if order == "post":
+        return nn.Sequential(conv, nn.BatchNorm2d(num_channels), nn.ReLU())
+    return nn.Sequential(nn.BatchNorm2d(input_channels), nn.ReLU(), conv)
+
+
+class DenseBlockReference(nn.Module):
+    """Conv block ``i`` reads ``input_channels + i * num_channels`` channels: all so far.
+
+    ``keep`` (``"all"``, ``"new"``: only the last block's output) and ``first``
+    (``"old"``; ``"new"``: concatenated the other way round) make the known mistakes.
+    """
+
+    def __init__(self, num_convs, input_channels, num_channels, keep="all", first="old"):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            conv_block_reference(input_channels + i * num_channels, num_channels)
+            for i in range(num_convs)
+        )
+        self.keep, self.first = keep, first
+
+    def forward(self, X):
+        for blk in self.blocks:
+            Y = blk(X)
+            X = torch.cat((X, Y) if self.first == "old" else (Y, X), dim=1)
+        return Y if self.keep == "new" else X
+
+
+def transition_block_reference(input_channels, num_channels, pool=nn.AvgPool2d, stride=2):
+    """BN, ReLU, 1x1 convolution, 2x2 average pooling with stride 2."""
+    return nn.Sequential(
+        nn.BatchNorm2d(input_channels),
+        nn.ReLU(),
+        nn.Conv2d(input_channels, num_channels, kernel_size=1),
+        pool(kernel_size=2, stride=stride),
+    )
+
+
+def _dense(label, args, shape, gen):
+    return block_case(label, args, [shape], gen, modes=("train", "eval"))
+
+
+def conv_block_hidden(gen):
+    cases = [
+        _dense("one channel in and out", (1, 1), (3, 1, 4, 4), gen),
+        _dense("1x1 input", (3, 2), (2, 3, 1, 1), gen),
+        _dense("non-square input", (2, 5), (2, 2, 3, 8), gen),
+        _dense("fewer channels out than in", (6, 2), (2, 6, 5, 5), gen),
+    ]
+    for i in range(5):
+        args = (randint(gen, 1, 8), randint(gen, 1, 8))
+        shape = (randint(gen, 2, 5), args[0], randint(gen, 1, 9), randint(gen, 1, 9))
+        cases.append(_dense(f"random block #{i + 1}", args, shape, gen))
+    return cases
+
+
+def dense_block_hidden(gen):
+    cases = [
+        _dense("one conv block", (1, 3, 2), (2, 3, 5, 5), gen),
+        _dense("four conv blocks", (4, 2, 3), (2, 2, 4, 4), gen),
+        _dense("growth rate 1", (3, 2, 1), (3, 2, 3, 5), gen),
+        _dense("1x1 input", (2, 4, 2), (2, 4, 1, 1), gen),
+    ]
+    for i in range(5):
+        args = (randint(gen, 1, 4), randint(gen, 1, 6), randint(gen, 1, 5))
+        shape = (randint(gen, 2, 4), args[1], randint(gen, 1, 7), randint(gen, 1, 7))
+        cases.append(_dense(f"random block #{i + 1}", args, shape, gen))
+    return cases
+
+
+def transition_block_hidden(gen):
+    cases = [
+        _dense("odd height and width (the pooling drops the last row)", (4, 2), (2, 4, 5, 7), gen),
+        _dense("2x2 input, one output pixel", (3, 3), (3, 3, 2, 2), gen),
+        _dense("more channels out than in", (2, 6), (2, 2, 4, 4), gen),
+        _dense("one channel", (1, 1), (4, 1, 6, 6), gen),
+    ]
+    for i in range(5):
+        args = (randint(gen, 1, 9), randint(gen, 1, 9))
+        shape = (randint(gen, 2, 5), args[0], randint(gen, 2, 10), randint(gen, 2, 10))
+        cases.append(_dense(f"random layer #{i + 1}", args, shape, gen))
+    return cases
+
+
+_PUBLIC = torch.Generator().manual_seed(14)
+register(
+    Exercise(
+        name="conv_block",
+        signature="conv_block(input_channels, num_channels)",
+        notebook="solutions/14_densenet.ipynb",
+        reference=conv_block_reference,
+        public_cases=(
+            _dense("conv_block(3, 10) on (4, 3, 8, 8)", (3, 10), (4, 3, 8, 8), _PUBLIC),
+            _dense("conv_block(4, 4) on (2, 4, 5, 7)", (4, 4), (2, 4, 5, 7), _PUBLIC),
+        ),
+        hidden_cases=conv_block_hidden,
+        allowed=BLOCK_ALLOWED,
+        forbidden=BLOCK_FORBIDDEN,
+        atol=1e-4,
+        mistakes={
+            "conv first": (
+                partial(conv_block_reference, order="post"),
+                "Your block runs convolution, batch norm, ReLU: DenseNet's order is batch norm, "
+                "ReLU, then the convolution (pre-activation).",
+            ),
+            "no padding": (
+                partial(conv_block_reference, padding=0),
+                "Your convolution has no padding: padding=1 keeps the height and width, so "
+                "the output can be concatenated with the input.",
+            ),
+        },
+    )
+)
+
+register(
+    Exercise(
+        name="DenseBlock",
+        signature="DenseBlock(num_convs, input_channels, num_channels)",
+        notebook="solutions/14_densenet.ipynb",
+        reference=DenseBlockReference,
+        public_cases=(
+            _dense("DenseBlock(2, 3, 10) on (4, 3, 8, 8)", (2, 3, 10), (4, 3, 8, 8), _PUBLIC),
+            _dense("DenseBlock(3, 2, 4) on (2, 2, 5, 6)", (3, 2, 4), (2, 2, 5, 6), _PUBLIC),
+        ),
+        hidden_cases=dense_block_hidden,
+        allowed=BLOCK_ALLOWED + " and your conv_block",
+        forbidden=BLOCK_FORBIDDEN,
+        atol=1e-4,
+        mistakes={
+            "only new features": (
+                partial(DenseBlockReference, keep="new"),
+                "Your block returns only the last conv block's output: it returns the "
+                "concatenation of the input and every conv block's output.",
+            ),
+            "reversed concatenation": (
+                partial(DenseBlockReference, first="new"),
+                "Your block puts each new output before what came so far: "
+                "torch.cat((X, Y), dim=1) keeps the input's channels first.",
+            ),
+        },
+    )
+)
+
+register(
+    Exercise(
+        name="transition_block",
+        signature="transition_block(input_channels, num_channels)",
+        notebook="solutions/14_densenet.ipynb",
+        reference=transition_block_reference,
+        public_cases=(
+            _dense("transition_block(23, 10) on (4, 23, 8, 8)", (23, 10), (4, 23, 8, 8), _PUBLIC),
+            _dense("transition_block(4, 2) on (2, 4, 7, 5)", (4, 2), (2, 4, 7, 5), _PUBLIC),
+        ),
+        hidden_cases=transition_block_hidden,
+        allowed=BLOCK_ALLOWED,
+        forbidden=BLOCK_FORBIDDEN,
+        atol=1e-4,
+        mistakes={
+            "max pooling": (
+                partial(transition_block_reference, pool=nn.MaxPool2d),
+                "Your transition layer uses max pooling: DenseNet's uses average pooling "
+                "(nn.AvgPool2d(kernel_size=2, stride=2)).",
+            ),
+            "pooling stride 1": (
+                partial(transition_block_reference, stride=1),
+                "Your pooling has stride 1: with stride 2 the transition halves the height "
+                "and width.",
+            ),
+        },
     )
 )

@@ -4,8 +4,10 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
 
 def inception_params_reference(
@@ -55,5 +57,107 @@ register(
         allowed="arithmetic on the arguments (weights and biases of each path)",
         # Building the block and summing p.numel() would answer without the formula.
         forbidden=("torch.nn.Conv*", "torch.nn.Lazy*", "torch.nn.modules.conv.*"),
+    )
+)
+
+
+# ---- the Inception block -------------------------------------------------------------
+
+
+class InceptionReference(nn.Module):
+    """Four paths concatenated along the channels (1x1; 1x1, 3x3; 1x1, 5x5; pool, 1x1).
+
+    ``order``, ``pool`` and ``inner_relu`` make the known mistakes.
+    """
+
+    def __init__(self, in_channels, c1, c2, c3, c4, order=(0, 1, 2, 3), pool=True, inner_relu=True):
+        super().__init__()
+        self.order, self.inner_relu = order, inner_relu
+        self.p1 = nn.Conv2d(in_channels, c1, kernel_size=1)
+        self.p2 = nn.ModuleList(
+            [nn.Conv2d(in_channels, c2[0], 1), nn.Conv2d(c2[0], c2[1], 3, padding=1)]
+        )
+        self.p3 = nn.ModuleList(
+            [nn.Conv2d(in_channels, c3[0], 1), nn.Conv2d(c3[0], c3[1], 5, padding=2)]
+        )
+        self.pool = nn.MaxPool2d(3, stride=1, padding=1) if pool else nn.Identity()
+        self.p4 = nn.Conv2d(in_channels, c4, kernel_size=1)
+
+    def forward(self, X):
+        inner = F.relu if self.inner_relu else (lambda Y: Y)
+        paths = (
+            F.relu(self.p1(X)),
+            F.relu(self.p2[1](inner(self.p2[0](X)))),
+            F.relu(self.p3[1](inner(self.p3[0](X)))),
+            F.relu(self.p4(self.pool(X))),
+        )
+        return torch.cat([paths[i] for i in self.order], dim=1)
+
+
+def inception_hidden(gen):
+    cases = [
+        block_case("one channel per path", (2, 1, (1, 1), (1, 1), 1), [(2, 2, 5, 5)], gen),
+        block_case("1x1 input", (3, 2, (2, 3), (2, 4), 1), [(2, 3, 1, 1)], gen),
+        block_case(
+            "2x3 input (the 5x5 kernel overhangs)", (2, 3, (2, 2), (1, 3), 2), [(3, 2, 2, 3)], gen
+        ),
+        block_case("wide reductions", (2, 1, (6, 2), (5, 3), 4), [(1, 2, 6, 6)], gen),
+        block_case("channel pairs as lists", (3, 2, [3, 4], [2, 5], 1), [(2, 3, 4, 7)], gen),
+    ]
+    for i in range(4):
+        c2 = (randint(gen, 1, 5), randint(gen, 1, 6))
+        c3 = (randint(gen, 1, 4), randint(gen, 1, 5))
+        args = (randint(gen, 1, 6), randint(gen, 1, 6), c2, c3, randint(gen, 1, 5))
+        shape = (randint(gen, 1, 4), args[0], randint(gen, 1, 9), randint(gen, 1, 9))
+        cases.append(block_case(f"random block #{i + 1}", args, [shape], gen))
+    return cases
+
+
+_PUBLIC = torch.Generator().manual_seed(11)
+register(
+    Exercise(
+        name="Inception",
+        signature="Inception(in_channels, c1, c2, c3, c4)",
+        notebook="solutions/11_googlenet.ipynb",
+        reference=InceptionReference,
+        public_cases=(
+            block_case(
+                "Inception(4, 2, (3, 4), (2, 3), 2) on (2, 4, 6, 6)",
+                (4, 2, (3, 4), (2, 3), 2),
+                [(2, 4, 6, 6)],
+                _PUBLIC,
+            ),
+            block_case(
+                "Inception(3, 5, (2, 1), (1, 2), 3) on (1, 3, 5, 8)",
+                (3, 5, (2, 1), (1, 2), 3),
+                [(1, 3, 5, 8)],
+                _PUBLIC,
+            ),
+        ),
+        hidden_cases=inception_hidden,
+        allowed=BLOCK_ALLOWED,
+        forbidden=BLOCK_FORBIDDEN,
+        mistakes={
+            "no pooling": (
+                lambda *a: InceptionReference(*a, pool=False),
+                "Your fourth path has no max pooling: it is a 3x3 max pooling (stride 1, "
+                "padding 1), then the 1x1 convolution.",
+            ),
+            "no inner relu": (
+                lambda *a: InceptionReference(*a, inner_relu=False),
+                "Paths 2 and 3 have no ReLU between their 1x1 reduction and the 3x3 / 5x5 "
+                "convolution: every convolution is followed by a ReLU.",
+            ),
+            "path order": (
+                lambda *a: InceptionReference(*a, order=(3, 2, 1, 0)),
+                "Your block concatenates the paths in reverse order: torch.cat((p1, p2, p3, p4), "
+                "dim=1), path 1 first.",
+            ),
+            "path order 2": (
+                lambda *a: InceptionReference(*a, order=(0, 2, 1, 3)),
+                "Your block concatenates the 5x5 path before the 3x3 path: the order is p1 "
+                "(1x1), p2 (3x3), p3 (5x5), p4 (pooling).",
+            ),
+        },
     )
 )

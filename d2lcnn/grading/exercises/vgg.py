@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..registry import Case, Exercise, register
+from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
 VGG_ARCHS = {  # (num_convs, out_channels) per block, from the VGG paper's table 1
     "VGG-11": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),
@@ -73,5 +74,76 @@ register(
             "torch.nn.modules.conv.*",
             "torch.nn.modules.linear.*",
         ),
+    )
+)
+
+
+# ---- the VGG block -------------------------------------------------------------------
+
+
+def vgg_block_reference(num_convs, in_channels, out_channels, padding=1, pool=True, pool_stride=2):
+    """``num_convs`` 3x3 convolutions (padding 1) with ReLU, then 2x2 max pooling, stride 2.
+
+    ``padding``, ``pool`` and ``pool_stride`` make the known mistakes.
+    """
+    layers = []
+    for i in range(num_convs):
+        layers += [
+            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=padding)
+        ]
+        layers += [nn.ReLU()]
+    if pool:
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=pool_stride))
+    return nn.Sequential(*layers)
+
+
+def vgg_block_hidden(gen):
+    cases = [
+        block_case("one convolution", (1, 3, 4), [(2, 3, 8, 8)], gen),
+        block_case("three convolutions", (3, 2, 5), [(2, 2, 6, 6)], gen),
+        block_case(
+            "odd height and width (the pooling drops the last row)", (2, 3, 4), [(2, 3, 7, 9)], gen
+        ),
+        block_case("2x2 input, one output pixel", (1, 4, 6), [(3, 4, 2, 2)], gen),
+        block_case("fewer output channels than input", (2, 8, 3), [(1, 8, 6, 4)], gen),
+    ]
+    for i in range(4):
+        args = (randint(gen, 1, 4), randint(gen, 1, 7), randint(gen, 1, 9))
+        shape = (randint(gen, 1, 4), args[1], randint(gen, 2, 11), randint(gen, 2, 11))
+        cases.append(block_case(f"random block #{i + 1}", args, [shape], gen))
+    return cases
+
+
+_PUBLIC = torch.Generator().manual_seed(9)
+register(
+    Exercise(
+        name="vgg_block",
+        signature="vgg_block(num_convs, in_channels, out_channels)",
+        notebook="solutions/09_vgg.ipynb",
+        reference=vgg_block_reference,
+        public_cases=(
+            block_case("vgg_block(2, 3, 8) on (2, 3, 8, 8)", (2, 3, 8), [(2, 3, 8, 8)], _PUBLIC),
+            block_case("vgg_block(1, 1, 4) on (1, 1, 6, 10)", (1, 1, 4), [(1, 1, 6, 10)], _PUBLIC),
+        ),
+        hidden_cases=vgg_block_hidden,
+        allowed=BLOCK_ALLOWED,
+        forbidden=BLOCK_FORBIDDEN,
+        mistakes={
+            "no pooling": (
+                lambda *a: vgg_block_reference(*a, pool=False),
+                "Your block computes vgg_block without its max pooling: it must end with "
+                "nn.MaxPool2d(kernel_size=2, stride=2), which halves height and width.",
+            ),
+            "no padding": (
+                lambda *a: vgg_block_reference(*a, padding=0),
+                "Your convolutions have no padding: with padding=1 a 3x3 convolution keeps "
+                "the height and width.",
+            ),
+            "pooling stride 1": (
+                lambda *a: vgg_block_reference(*a, pool_stride=1),
+                "Your pooling has stride 1: VGG's 2x2 pooling moves by 2 (stride=2), so it "
+                "halves the height and width.",
+            ),
+        },
     )
 )
