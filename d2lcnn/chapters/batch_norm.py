@@ -57,7 +57,7 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
     return Y, moving_mean.detach(), moving_var.detach()
 
 
-# solutions/12_batch_norm.ipynb, cell 13
+# solutions/12_batch_norm.ipynb, cell 14
 class BatchNorm(nn.Module):
     """Batch normalization from scratch, after a fully connected (``num_dims=2``) or
     convolutional (``num_dims=4``) layer.
@@ -87,13 +87,18 @@ class BatchNorm(nn.Module):
         self.register_buffer("moving_var", torch.ones(shape))
 
     def forward(self, X):
-        Y, self.moving_mean, self.moving_var = batch_norm(
-            X, self.gamma, self.beta, self.moving_mean, self.moving_var, eps=1e-5, momentum=0.1
-        )
-        return Y
+        if self.training:
+            with torch.enable_grad():  # batch_norm reads training mode from autograd
+                Y, self.moving_mean, self.moving_var = batch_norm(
+                    X, self.gamma, self.beta, self.moving_mean, self.moving_var, 1e-5, 0.1
+                )
+            return Y
+        # Prediction after .eval(), with or without autograd: the running statistics.
+        X_hat = (X - self.moving_mean) / torch.sqrt(self.moving_var + 1e-5)
+        return self.gamma * X_hat + self.beta
 
 
-# solutions/12_batch_norm.ipynb, cell 15
+# solutions/12_batch_norm.ipynb, cell 17
 def bn_lenet(scratch=True):
     """LeNet with batch normalization after every convolution and hidden linear layer.
 
@@ -131,7 +136,7 @@ def bn_lenet(scratch=True):
     )
 
 
-# solutions/12_batch_norm.ipynb, cell 28
+# solutions/12_batch_norm.ipynb, cell 30
 def layer_norm(X, gamma, beta, eps=1e-5):
     """Layer normalization: every example standardized over all of its features.
 

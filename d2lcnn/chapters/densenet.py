@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 
-# solutions/14_densenet.ipynb, cell 3
+# solutions/14_densenet.ipynb, cell 4
 def conv_block(input_channels, num_channels):
     """Batch norm, ReLU, then a 3x3 convolution that keeps height and width.
 
@@ -24,7 +24,7 @@ def conv_block(input_channels, num_channels):
     )
 
 
-# solutions/14_densenet.ipynb, cell 5
+# solutions/14_densenet.ipynb, cell 8
 class DenseBlock(nn.Module):
     """``num_convs`` conv blocks, each fed the concatenation of the input and all earlier outputs.
 
@@ -53,7 +53,7 @@ class DenseBlock(nn.Module):
         return X
 
 
-# solutions/14_densenet.ipynb, cell 12
+# solutions/14_densenet.ipynb, cell 17
 def transition_block(input_channels, num_channels):
     """Batch norm, ReLU, a 1x1 convolution to ``num_channels``, then 2x2 average pooling, stride 2.
 
@@ -70,7 +70,7 @@ def transition_block(input_channels, num_channels):
     )
 
 
-# solutions/14_densenet.ipynb, cell 18
+# solutions/14_densenet.ipynb, cell 24
 def densenet(in_channels=1, num_classes=10):
     """The book's DenseNet: four dense blocks of four convolutions, growth rate 32.
 

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 
-# solutions/11_googlenet.ipynb, cell 3
+# solutions/11_googlenet.ipynb, cell 4
 class Inception(nn.Module):
     """The Inception block: four parallel paths concatenated along the channels.
 
@@ -52,7 +52,7 @@ class Inception(nn.Module):
         return torch.cat((p1, p2, p3, p4), dim=1)  # (batch, c1 + c2[1] + c3[1] + c4, h, w)
 
 
-# solutions/11_googlenet.ipynb, cell 7
+# solutions/11_googlenet.ipynb, cell 9
 def googlenet():
     """GoogLeNet for 1-channel images and 10 classes (the book's version; trained at 96x96).
 

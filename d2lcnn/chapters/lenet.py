@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 
-# solutions/07_lenet.ipynb, cell 3
+# solutions/07_lenet.ipynb, cell 4
 def lenet():
     """LeNet-5 as in the book: two conv-sigmoid-avgpool blocks, then three dense layers.
 
@@ -38,7 +38,7 @@ def lenet():
     )
 
 
-# solutions/07_lenet.ipynb, cell 9
+# solutions/07_lenet.ipynb, cell 11
 class LayerInfo(NamedTuple):
     """One row of ``layer_summary``: a top-level child of the network."""
 

@@ -7,7 +7,7 @@ __all__ = ["nin_block", "nin"]
 from torch import nn
 
 
-# solutions/10_nin.ipynb, cell 3
+# solutions/10_nin.ipynb, cell 4
 def nin_block(in_channels, out_channels, kernel_size, strides, padding):
     """A NiN block: a convolution followed by two 1x1 convolutions, each with ReLU.
 
@@ -34,7 +34,7 @@ def nin_block(in_channels, out_channels, kernel_size, strides, padding):
     )
 
 
-# solutions/10_nin.ipynb, cell 7
+# solutions/10_nin.ipynb, cell 9
 def nin():
     """NiN for 1-channel 224x224 images and 10 classes (the book's version).
 

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 
-# solutions/13_resnet.ipynb, cell 4
+# solutions/13_resnet.ipynb, cell 5
 class Residual(nn.Module):
     """The residual block of ResNet: two 3x3 convolutions plus a shortcut.
 
@@ -53,7 +53,7 @@ class Residual(nn.Module):
         return F.relu(Y)
 
 
-# solutions/13_resnet.ipynb, cell 10
+# solutions/13_resnet.ipynb, cell 12
 def resnet_block(input_channels, num_channels, num_residuals, first_block=False):
     """The residual blocks of one ResNet stage, as a list.
 
@@ -75,7 +75,7 @@ def resnet_block(input_channels, num_channels, num_residuals, first_block=False)
     return blk
 
 
-# solutions/13_resnet.ipynb, cell 15
+# solutions/13_resnet.ipynb, cell 17
 def resnet18(in_channels=1, num_classes=10):
     """The book's ResNet-18.
 

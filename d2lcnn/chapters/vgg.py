@@ -7,7 +7,7 @@ __all__ = ["vgg_block", "VGG11_ARCH", "vgg", "vgg11"]
 from torch import nn
 
 
-# solutions/09_vgg.ipynb, cell 5
+# solutions/09_vgg.ipynb, cell 6
 def vgg_block(num_convs, in_channels, out_channels):
     """A VGG block: num_convs 3x3 convolutions with ReLU, then 2x2 max pooling.
 
@@ -36,11 +36,11 @@ def vgg_block(num_convs, in_channels, out_channels):
     return nn.Sequential(*layers)
 
 
-# solutions/09_vgg.ipynb, cell 8
+# solutions/09_vgg.ipynb, cell 10
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
-# solutions/09_vgg.ipynb, cell 8
+# solutions/09_vgg.ipynb, cell 10
 def vgg(conv_arch, input_size=224):
     """VGG for 1-channel images and 10 classes (the book's version at 224x224).
 
@@ -84,7 +84,7 @@ def vgg(conv_arch, input_size=224):
     )
 
 
-# solutions/09_vgg.ipynb, cell 10
+# solutions/09_vgg.ipynb, cell 12
 def vgg11(ratio=4, input_size=224):
     """VGG-11 with every block's channels divided by ``ratio`` (the book trains ratio 4).
 

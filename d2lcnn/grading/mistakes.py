@@ -39,8 +39,8 @@ def recognise(exercise, case, got) -> str:
         >>> from d2lcnn.grading.registry import load_all
         >>> exercise = load_all()["vgg_block"]
         >>> case = exercise.public_cases[0]
-        >>> recognise(exercise, case, case.call(exercise.mistakes["no pooling"][0]))[:30]
-        'Your block computes vgg_block w'
+        >>> recognise(exercise, case, case.call(exercise.mistakes["no pooling"][0]))[:47]
+        'Your block computes vgg_block without its max p'
     """
     for name, (fn, sentence) in exercise.mistakes.items():
         value = _value(case, name, fn)
