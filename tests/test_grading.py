@@ -76,7 +76,26 @@ EXPECTED = {
         "corr2d_multi_in_out_1x1": "forbidden",
     },
     "hostile_reference_import.ipynb": {"corr2d": "forbidden", "conv2d_true": "forbidden"},
+    # nn.Module exercises (issue 11)
+    "blocks_correct_renamed.py": dict.fromkeys(
+        ("BatchNorm", "conv_block", "DenseBlock", "Inception", "Residual", "vgg_block"), "passed"
+    ),
+    "blocks_missing_layer.py": {"vgg_block": "failed", "Bottleneck": "failed"},
+    "blocks_relu_misplaced.py": {"Residual": "failed"},
+    "blocks_wrong_stride.py": {"Residual": "failed"},
+    "blocks_ignores_weights.py": {"vgg_block": "failed", "transition_block": "failed"},
+    "blocks_lying_parameters.py": {"Residual": "failed", "conv_block": "passed"},
 }
+
+# What the feedback on a module exercise must say: (file, exercise, text).
+BLOCK_FEEDBACK = [
+    ("blocks_missing_layer.py", "vgg_block", "without its max pooling"),
+    ("blocks_missing_layer.py", "Bottleneck", "missing: (8,), (8,)"),
+    ("blocks_relu_misplaced.py", "Residual", "applies a ReLU before adding the shortcut"),
+    ("blocks_wrong_stride.py", "Residual", "puts the stride on the second 3x3 convolution"),
+    ("blocks_ignores_weights.py", "vgg_block", "values differ"),
+    ("blocks_lying_parameters.py", "Residual", "missing: (6,), (6, 3, 1, 1)"),
+]
 
 
 TOKEN = "grader-secret-token-0451"  # in the grader's environment: must reach no submission
@@ -156,6 +175,19 @@ def test_outcome(run, name):
         else:  # partial credit at most
             assert 0 <= e["score"] < e["max_score"]
     assert record["score"] == pytest.approx(sum(e["score"] for e in record["exercises"].values()))
+
+
+@pytest.mark.parametrize("name, exercise, text", BLOCK_FEEDBACK)
+def test_module_feedback_names_what_is_wrong(run, name, exercise, text):
+    assert text in result(run, name)["exercises"][exercise]["feedback"]
+
+
+def test_module_partial_credit_for_the_cases_a_mistake_does_not_touch(run):
+    """A stride on the wrong convolution only matters where strides > 1; a hidden shortcut
+    only where use_1x1conv=True."""
+    for name in ("blocks_wrong_stride.py", "blocks_lying_parameters.py"):
+        residual = result(run, name)["exercises"]["Residual"]
+        assert 0 < residual["score"] < residual["max_score"]
 
 
 def test_solution_notebooks_get_full_marks(run):
