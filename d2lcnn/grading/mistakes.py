@@ -9,12 +9,15 @@ notebook) evaluate the mistakes on that case's inputs, and when one of them
 matches the student's value, the feedback adds its sentence.
 """
 
+from collections.abc import Callable
+
 from .compare import to_array
+from .registry import Case, Exercise
 
 _CACHE: dict = {}  # (id(case), mistake name) -> (case, value): computed once per case
 
 
-def _value(case, name: str, fn):
+def _value(case: Case, name: str, fn: Callable) -> object:
     key = (id(case), name)
     if key not in _CACHE:
         try:
@@ -26,7 +29,7 @@ def _value(case, name: str, fn):
     return _CACHE[key][1]
 
 
-def recognise(exercise, case, got) -> str:
+def recognise(exercise: Exercise, case: Case, got: object) -> str:
     """The sentence of the first registered mistake whose value on ``case`` equals ``got``; ''.
 
     Args:

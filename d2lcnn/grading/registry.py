@@ -37,7 +37,7 @@ class Case:
         with torch.set_grad_enabled(self.grad_enabled):
             return fn(*args, **kwargs)
 
-    def compare(self, expected, got, rtol: float, atol: float) -> tuple[bool, str]:
+    def compare(self, expected: object, got: object, rtol: float, atol: float) -> tuple[bool, str]:
         """``(passed, message)`` for a returned value against the expected one."""
         return compare(expected, got, rtol, atol)
 

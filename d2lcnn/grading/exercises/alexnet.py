@@ -1,9 +1,12 @@
 """Exercises of the chapter "AlexNet" (solutions/08_alexnet.ipynb)."""
 
+from functools import partial
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, CONV_POOL_FORBIDDEN, block_case, randint
 
@@ -62,14 +65,20 @@ register(
 
 
 def alexnet_head_reference(
-    num_inputs, num_hiddens, num_outputs, dropout=0.5, act=nn.ReLU, drop=True, last_drop=False
-):
+    num_inputs: int,
+    num_hiddens: int,
+    num_outputs: int,
+    dropout: float = 0.5,
+    act: type[nn.Module] = nn.ReLU,
+    drop: bool = True,
+    last_drop: bool = False,
+) -> nn.Module:
     """AlexNet's classifier: two hidden dense layers with ReLU and dropout, then the outputs.
 
     ``act``, ``drop`` and ``last_drop`` make the known mistakes.
     """
 
-    def dropout_layer():
+    def dropout_layer() -> nn.Module:
         return nn.Dropout(dropout) if drop else nn.Identity()
 
     layers = [
@@ -84,11 +93,13 @@ def alexnet_head_reference(
     return nn.Sequential(*layers, *([nn.Dropout(dropout)] if last_drop else []))
 
 
-def _head(label, args, n, gen, kwargs=None):
+def _head(
+    label: str, args: tuple, n: int, gen: torch.Generator, kwargs: dict | None = None
+) -> ModuleCase:
     return block_case(label, args, [(n, args[0])], gen, kwargs, modes=("train", "eval"))
 
 
-def alexnet_head_hidden(gen):
+def alexnet_head_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _head("one example", (16, 12, 3), 1, gen),
         _head("dropout 0: training equals prediction", (20, 16, 5), 4, gen, {"dropout": 0.0}),
@@ -119,16 +130,16 @@ register(
         forbidden=BLOCK_FORBIDDEN,
         mistakes={
             "no dropout": (
-                lambda *a, **k: alexnet_head_reference(*a, **k, drop=False),
+                partial(alexnet_head_reference, drop=False),
                 "Your head has no dropout: in training mode each hidden layer's output goes "
                 "through nn.Dropout(dropout).",
             ),
             "no relu": (
-                lambda *a, **k: alexnet_head_reference(*a, **k, act=nn.Identity),
+                partial(alexnet_head_reference, act=nn.Identity),
                 "Your hidden layers have no ReLU: stacked linear layers are one linear map.",
             ),
             "dropout on the outputs": (
-                lambda *a, **k: alexnet_head_reference(*a, **k, last_drop=True),
+                partial(alexnet_head_reference, last_drop=True),
                 "Your head drops out the class scores too: dropout follows the hidden layers only.",
             ),
         },

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import block_case, randint
 
@@ -141,7 +142,7 @@ register(
 # ---- the layer: BatchNorm(num_features, num_dims) --------------------------------------
 
 
-def batch_norm_layer_reference(num_features, num_dims):
+def batch_norm_layer_reference(num_features: int, num_dims: int) -> nn.Module:
     """PyTorch's layer for (batch, features) or (batch, channels, h, w) inputs (momentum 0.1, eps 1e-5)."""
     return nn.BatchNorm1d(num_features) if num_dims == 2 else nn.BatchNorm2d(num_features)
 
@@ -159,8 +160,16 @@ class BatchNormMistake(nn.Module):
     """
 
     def __init__(
-        self, num_features, num_dims, grad_mode=False, unbiased=True, update=True, momentum=0.1
-    ):
+        self,
+        num_features: int,
+        num_dims: int,
+        grad_mode: bool = False,
+        unbiased: bool = True,
+        update: bool = True,
+        momentum: float = 0.1,
+    ) -> None:
+        self.mean: torch.Tensor
+        self.var: torch.Tensor
         super().__init__()
         shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
         self.gamma, self.beta = nn.Parameter(torch.ones(shape)), nn.Parameter(torch.zeros(shape))
@@ -173,7 +182,7 @@ class BatchNormMistake(nn.Module):
             momentum,
         )
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         training = torch.is_grad_enabled() if self.grad_mode else self.training
         if not training:
             return self.gamma * (X - self.mean) / torch.sqrt(self.var + 1e-5) + self.beta
@@ -189,13 +198,21 @@ class BatchNormMistake(nn.Module):
         return self.gamma * (X - mean) / torch.sqrt(var + 1e-5) + self.beta
 
 
-def _bn(label, args, shape, gen, steps=3, loc=0.0, scale=1.0):
+def _bn(
+    label: str,
+    args: tuple,
+    shape: tuple,
+    gen: torch.Generator,
+    steps: int = 3,
+    loc: float = 0.0,
+    scale: float = 1.0,
+) -> ModuleCase:
     """A case of ``steps`` training batches of ``shape``, then one batch for prediction."""
     case = block_case(label, args, [shape] * (steps + 1), gen, steps=True)
     return replace(case, inputs=tuple(loc + scale * X for X in case.inputs))
 
 
-def batch_norm_layer_hidden(gen):
+def batch_norm_layer_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _bn("batches of two", (3, 2), (2, 3), gen),
         _bn("one image per batch (statistics over h * w)", (2, 4), (1, 2, 3, 3), gen),
@@ -205,6 +222,7 @@ def batch_norm_layer_hidden(gen):
         _bn("one feature", (1, 2), (8, 1), gen),
     ]
     for i in range(4):
+        shape: tuple[int, ...]
         if i % 2:
             shape = (randint(gen, 2, 9), randint(gen, 1, 6), randint(gen, 1, 5), randint(gen, 1, 5))
         else:

@@ -84,7 +84,15 @@ BLOCK_ALLOWED = (
 )
 
 
-def block_case(label, args, shapes, gen, kwargs=None, modes=("train",), steps=False):
+def block_case(
+    label: str,
+    args: tuple,
+    shapes: list,
+    gen: torch.Generator,
+    kwargs: dict | None = None,
+    modes: tuple = ("train",),
+    steps: bool = False,
+) -> ModuleCase:
     """A module case: build ``fn(*args, **kwargs)``, probe it on inputs of ``shapes`` drawn from ``gen``.
 
     Example::

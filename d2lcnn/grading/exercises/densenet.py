@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
@@ -90,7 +91,9 @@ register(
 # ---- conv_block, DenseBlock, transition_block ------------------------------------------
 
 
-def conv_block_reference(input_channels, num_channels, order="pre", padding=1):
+def conv_block_reference(
+    input_channels: int, num_channels: int, order: str = "pre", padding: int = 1
+) -> nn.Module:
     """BN, ReLU, 3x3 convolution (padding 1); ``order="post"`` and ``padding`` make mistakes."""
     conv = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=padding)
     if order == "post":
@@ -105,7 +108,14 @@ class DenseBlockReference(nn.Module):
     (``"old"``; ``"new"``: concatenated the other way round) make the known mistakes.
     """
 
-    def __init__(self, num_convs, input_channels, num_channels, keep="all", first="old"):
+    def __init__(
+        self,
+        num_convs: int,
+        input_channels: int,
+        num_channels: int,
+        keep: str = "all",
+        first: str = "old",
+    ) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
             conv_block_reference(input_channels + i * num_channels, num_channels)
@@ -113,14 +123,19 @@ class DenseBlockReference(nn.Module):
         )
         self.keep, self.first = keep, first
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         for blk in self.blocks:
             Y = blk(X)
             X = torch.cat((X, Y) if self.first == "old" else (Y, X), dim=1)
         return Y if self.keep == "new" else X
 
 
-def transition_block_reference(input_channels, num_channels, pool=nn.AvgPool2d, stride=2):
+def transition_block_reference(
+    input_channels: int,
+    num_channels: int,
+    pool: type[nn.Module] = nn.AvgPool2d,
+    stride: int = 2,
+) -> nn.Module:
     """BN, ReLU, 1x1 convolution, 2x2 average pooling with stride 2."""
     return nn.Sequential(
         nn.BatchNorm2d(input_channels),
@@ -130,11 +145,11 @@ def transition_block_reference(input_channels, num_channels, pool=nn.AvgPool2d, 
     )
 
 
-def _dense(label, args, shape, gen):
+def _dense(label: str, args: tuple, shape: tuple, gen: torch.Generator) -> ModuleCase:
     return block_case(label, args, [shape], gen, modes=("train", "eval"))
 
 
-def conv_block_hidden(gen):
+def conv_block_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _dense("one channel in and out", (1, 1), (3, 1, 4, 4), gen),
         _dense("1x1 input", (3, 2), (2, 3, 1, 1), gen),
@@ -148,7 +163,7 @@ def conv_block_hidden(gen):
     return cases
 
 
-def dense_block_hidden(gen):
+def dense_block_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _dense("one conv block", (1, 3, 2), (2, 3, 5, 5), gen),
         _dense("four conv blocks", (4, 2, 3), (2, 2, 4, 4), gen),
@@ -162,7 +177,7 @@ def dense_block_hidden(gen):
     return cases
 
 
-def transition_block_hidden(gen):
+def transition_block_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _dense("odd height and width (the pooling drops the last row)", (4, 2), (2, 4, 5, 7), gen),
         _dense("2x2 input, one output pixel", (3, 3), (3, 3, 2, 2), gen),

@@ -1,11 +1,13 @@
 """Exercises of the chapter "GoogLeNet" (solutions/11_googlenet.ipynb)."""
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
@@ -70,7 +72,17 @@ class InceptionReference(nn.Module):
     ``order``, ``pool`` and ``inner_relu`` make the known mistakes.
     """
 
-    def __init__(self, in_channels, c1, c2, c3, c4, order=(0, 1, 2, 3), pool=True, inner_relu=True):
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        c2: Sequence[int],
+        c3: Sequence[int],
+        c4: int,
+        order: tuple = (0, 1, 2, 3),
+        pool: bool = True,
+        inner_relu: bool = True,
+    ) -> None:
         super().__init__()
         self.order, self.inner_relu = order, inner_relu
         self.p1 = nn.Conv2d(in_channels, c1, kernel_size=1)
@@ -83,7 +95,7 @@ class InceptionReference(nn.Module):
         self.pool = nn.MaxPool2d(3, stride=1, padding=1) if pool else nn.Identity()
         self.p4 = nn.Conv2d(in_channels, c4, kernel_size=1)
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         inner = F.relu if self.inner_relu else (lambda Y: Y)
         paths = (
             F.relu(self.p1(X)),
@@ -94,7 +106,7 @@ class InceptionReference(nn.Module):
         return torch.cat([paths[i] for i in self.order], dim=1)
 
 
-def inception_hidden(gen):
+def inception_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         block_case("one channel per path", (2, 1, (1, 1), (1, 1), 1), [(2, 2, 5, 5)], gen),
         block_case("1x1 input", (3, 2, (2, 3), (2, 4), 1), [(2, 3, 1, 1)], gen),
@@ -139,22 +151,22 @@ register(
         forbidden=BLOCK_FORBIDDEN,
         mistakes={
             "no pooling": (
-                lambda *a: InceptionReference(*a, pool=False),
+                partial(InceptionReference, pool=False),
                 "Your fourth path has no max pooling: it is a 3x3 max pooling (stride 1, "
                 "padding 1), then the 1x1 convolution.",
             ),
             "no inner relu": (
-                lambda *a: InceptionReference(*a, inner_relu=False),
+                partial(InceptionReference, inner_relu=False),
                 "Paths 2 and 3 have no ReLU between their 1x1 reduction and the 3x3 / 5x5 "
                 "convolution: every convolution is followed by a ReLU.",
             ),
             "path order": (
-                lambda *a: InceptionReference(*a, order=(3, 2, 1, 0)),
+                partial(InceptionReference, order=(3, 2, 1, 0)),
                 "Your block concatenates the paths in reverse order: torch.cat((p1, p2, p3, p4), "
                 "dim=1), path 1 first.",
             ),
             "path order 2": (
-                lambda *a: InceptionReference(*a, order=(0, 2, 1, 3)),
+                partial(InceptionReference, order=(0, 2, 1, 3)),
                 "Your block concatenates the 5x5 path before the 3x3 path: the order is p1 "
                 "(1x1), p2 (3x3), p3 (5x5), p4 (pooling).",
             ),

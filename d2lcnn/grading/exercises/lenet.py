@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, CONV_POOL_FORBIDDEN, block_case, randint
 
@@ -66,8 +67,12 @@ register(
 
 
 def lenet_reference(
-    act=nn.Sigmoid, pool=nn.AvgPool2d, dense_act=None, padding=2, widths=(6, 16, 120, 84)
-):
+    act: type[nn.Module] = nn.Sigmoid,
+    pool: type[nn.Module] = nn.AvgPool2d,
+    dense_act: type[nn.Module] | None = None,
+    padding: int = 2,
+    widths: tuple = (6, 16, 120, 84),
+) -> nn.Module:
     """The book's LeNet; the arguments make the variants (and the known mistakes)."""
     c1, c2, h1, h2 = widths
     dense_act = dense_act or act
@@ -88,17 +93,17 @@ def lenet_reference(
     )
 
 
-def lenet_relu_reference(c1=6, c2=16, h1=120, h2=84):
+def lenet_relu_reference(c1: int = 6, c2: int = 16, h1: int = 120, h2: int = 84) -> nn.Module:
     """LeNet with ReLU and max pooling, conv widths ``c1, c2`` and dense widths ``h1, h2``."""
     return lenet_reference(nn.ReLU, nn.MaxPool2d, widths=(c1, c2, h1, h2))
 
 
-def _images(label, n, gen, scale=1.0):
+def _images(label: str, n: int, gen: torch.Generator, scale: float = 1.0) -> ModuleCase:
     case = block_case(label, (), [(n, 1, 28, 28)], gen)
     return replace(case, inputs=tuple(scale * X for X in case.inputs))
 
 
-def lenet_hidden(gen):
+def lenet_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _images("one image", 1, gen),
         _images("bright images (large inputs)", 3, gen, scale=5.0),
@@ -109,7 +114,7 @@ def lenet_hidden(gen):
     return cases
 
 
-def lenet_relu_hidden(gen):
+def lenet_relu_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         block_case("LeNet's own widths", (), [(3, 1, 28, 28)], gen),
         block_case("widths by keyword", (), [(2, 1, 28, 28)], gen, {"h1": 32, "c2": 8}),

@@ -1,8 +1,11 @@
 """Exercises of the chapter "Network in network (NiN)" (solutions/10_nin.ipynb)."""
 
+from functools import partial
+
 import torch
 from torch import nn
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
@@ -57,8 +60,14 @@ register(
 
 
 def nin_block_reference(
-    in_channels, out_channels, kernel_size, strides, padding, last_relu=True, strided_1x1=False
-):
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    strides: int,
+    padding: int,
+    last_relu: bool = True,
+    strided_1x1: bool = False,
+) -> nn.Module:
     """A convolution, then two 1x1 convolutions, each followed by ReLU.
 
     ``last_relu`` and ``strided_1x1`` make the known mistakes.
@@ -74,11 +83,13 @@ def nin_block_reference(
     )
 
 
-def _nin(label, args, shape, gen, kwargs=None):
+def _nin(
+    label: str, args: tuple, shape: tuple, gen: torch.Generator, kwargs: dict | None = None
+) -> ModuleCase:
     return block_case(label, args, [shape], gen, kwargs)
 
 
-def nin_block_hidden(gen):
+def nin_block_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _nin("1x1 first kernel", (3, 5, 1, 1, 0), (2, 3, 5, 5), gen),
         _nin("stride 2, odd input", (2, 4, 3, 2, 1), (2, 2, 9, 7), gen),
@@ -120,12 +131,12 @@ register(
         forbidden=BLOCK_FORBIDDEN,
         mistakes={
             "no last relu": (
-                lambda *a, **k: nin_block_reference(*a, **k, last_relu=False),
+                partial(nin_block_reference, last_relu=False),
                 "Your block has no ReLU after its last 1x1 convolution: each of the three "
                 "convolutions is followed by one.",
             ),
             "strided 1x1": (
-                lambda *a, **k: nin_block_reference(*a, **k, strided_1x1=True),
+                partial(nin_block_reference, strided_1x1=True),
                 "Your 1x1 convolutions use the stride too: only the first convolution has "
                 "`strides` and `padding`; the 1x1 ones have stride 1.",
             ),

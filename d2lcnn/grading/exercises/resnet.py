@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
@@ -77,15 +78,15 @@ class ResidualReference(nn.Module):
 
     def __init__(
         self,
-        input_channels,
-        num_channels,
-        use_1x1conv=False,
-        strides=1,
-        relu_before_add=False,
-        shortcut_conv=True,
-        stride_on="conv1",
-        last_relu=True,
-    ):
+        input_channels: int,
+        num_channels: int,
+        use_1x1conv: bool = False,
+        strides: int = 1,
+        relu_before_add: bool = False,
+        shortcut_conv: bool = True,
+        stride_on: str = "conv1",
+        last_relu: bool = True,
+    ) -> None:
         super().__init__()
         s1, s2 = (strides, 1) if stride_on == "conv1" else (1, strides)
         self.conv1 = nn.Conv2d(input_channels, num_channels, 3, padding=1, stride=s1)
@@ -96,7 +97,7 @@ class ResidualReference(nn.Module):
             self.conv3 = nn.Conv2d(input_channels, num_channels, 1, stride=strides)
         self.relu_before_add, self.last_relu = relu_before_add, last_relu
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         Y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(X)))))
         if self.relu_before_add:
             Y = F.relu(Y)
@@ -104,11 +105,13 @@ class ResidualReference(nn.Module):
         return F.relu(Y) if self.last_relu else Y
 
 
-def _res(label, args, shapes, gen, kwargs=None):
+def _res(
+    label: str, args: tuple, shapes: list, gen: torch.Generator, kwargs: dict | None = None
+) -> ModuleCase:
     return block_case(label, args, shapes, gen, kwargs, modes=("train", "eval"))
 
 
-def residual_hidden(gen):
+def residual_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _res(
             "1x1 shortcut that keeps the shape", (3, 3), [(2, 3, 5, 5)], gen, {"use_1x1conv": True}
@@ -141,7 +144,7 @@ def residual_hidden(gen):
 class BottleneckReference(nn.Module):
     """1x1 to channels // 4, 3x3, 1x1 back, each with BN (ReLU after the first two), plus x, ReLU."""
 
-    def __init__(self, channels, relu_before_add=False, last_bn=True):
+    def __init__(self, channels: int, relu_before_add: bool = False, last_bn: bool = True) -> None:
         super().__init__()
         inner = channels // 4
         self.body = nn.Sequential(
@@ -156,12 +159,12 @@ class BottleneckReference(nn.Module):
         )
         self.relu_before_add = relu_before_add
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         Y = self.body(X)
         return F.relu((F.relu(Y) if self.relu_before_add else Y) + X)
 
 
-def bottleneck_hidden(gen):
+def bottleneck_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         _res("the smallest block, 4 channels", (4,), [(2, 4, 3, 3)], gen),
         _res("1x1 input", (8,), [(3, 8, 1, 1)], gen),

@@ -1,10 +1,12 @@
 """Exercises of the chapter "VGG" (solutions/09_vgg.ipynb)."""
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import nn
 
+from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from .common import BLOCK_ALLOWED, BLOCK_FORBIDDEN, block_case, randint
 
@@ -81,23 +83,28 @@ register(
 # ---- the VGG block -------------------------------------------------------------------
 
 
-def vgg_block_reference(num_convs, in_channels, out_channels, padding=1, pool=True, pool_stride=2):
+def vgg_block_reference(
+    num_convs: int,
+    in_channels: int,
+    out_channels: int,
+    padding: int = 1,
+    pool: bool = True,
+    pool_stride: int = 2,
+) -> nn.Module:
     """``num_convs`` 3x3 convolutions (padding 1) with ReLU, then 2x2 max pooling, stride 2.
 
     ``padding``, ``pool`` and ``pool_stride`` make the known mistakes.
     """
-    layers = []
+    layers: list[nn.Module] = []
     for i in range(num_convs):
-        layers += [
-            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=padding)
-        ]
-        layers += [nn.ReLU()]
+        c_in = in_channels if i == 0 else out_channels
+        layers += [nn.Conv2d(c_in, out_channels, 3, padding=padding), nn.ReLU()]
     if pool:
         layers.append(nn.MaxPool2d(kernel_size=2, stride=pool_stride))
     return nn.Sequential(*layers)
 
 
-def vgg_block_hidden(gen):
+def vgg_block_hidden(gen: torch.Generator) -> list[ModuleCase]:
     cases = [
         block_case("one convolution", (1, 3, 4), [(2, 3, 8, 8)], gen),
         block_case("three convolutions", (3, 2, 5), [(2, 2, 6, 6)], gen),
@@ -130,17 +137,17 @@ register(
         forbidden=BLOCK_FORBIDDEN,
         mistakes={
             "no pooling": (
-                lambda *a: vgg_block_reference(*a, pool=False),
+                partial(vgg_block_reference, pool=False),
                 "Your block computes vgg_block without its max pooling: it must end with "
                 "nn.MaxPool2d(kernel_size=2, stride=2), which halves height and width.",
             ),
             "no padding": (
-                lambda *a: vgg_block_reference(*a, padding=0),
+                partial(vgg_block_reference, padding=0),
                 "Your convolutions have no padding: with padding=1 a 3x3 convolution keeps "
                 "the height and width.",
             ),
             "pooling stride 1": (
-                lambda *a: vgg_block_reference(*a, pool_stride=1),
+                partial(vgg_block_reference, pool_stride=1),
                 "Your pooling has stride 1: VGG's 2x2 pooling moves by 2 (stride=2), so it "
                 "halves the height and width.",
             ),
