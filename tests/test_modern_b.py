@@ -172,10 +172,9 @@ def test_batchnorm_layer_matches_torch_with_gradients(dims):
     # Running statistics are buffers: in state_dict, not trained.
     assert {"moving_mean", "moving_var"} <= set(ours.state_dict())
     assert {n for n, _ in ours.named_parameters()} == {"gamma", "beta"}
-    ref.eval()
-    with torch.no_grad():
-        X = torch.randn(shape)
-        torch.testing.assert_close(ours(X), ref(X), atol=1e-5, rtol=1e-5)
+    ours.eval(), ref.eval()  # both layers follow .eval(), with or without autograd
+    X = torch.randn(shape)
+    torch.testing.assert_close(ours(X), ref(X), atol=1e-5, rtol=1e-5)
 
 
 def test_bn_lenet_scratch_equals_nn_version():
@@ -188,10 +187,9 @@ def test_bn_lenet_scratch_equals_nn_version():
     for _ in range(3):
         X = torch.rand(16, 1, 28, 28)
         torch.testing.assert_close(scratch(X), ref(X), atol=1e-5, rtol=1e-4)
-    ref.eval()
-    with torch.no_grad():
-        X = torch.rand(5, 1, 28, 28)
-        torch.testing.assert_close(scratch(X), ref(X), atol=1e-5, rtol=1e-4)
+    scratch.eval(), ref.eval()
+    X = torch.rand(5, 1, 28, 28)
+    torch.testing.assert_close(scratch(X), ref(X), atol=1e-5, rtol=1e-4)
 
 
 def test_batch_norm_bad_input_messages():
