@@ -3,7 +3,10 @@
 Exit status: 0 when grading ran, whatever the scores; 1 when some files could
 not be read (the others are graded, the unreadable ones are listed at the
 end); 2 for usage errors (nothing is graded); 3 when a grading worker could
-not start (the environment is broken; what was graded is kept).
+not start (the environment is broken; what was graded is kept); 4 when a
+submission broke the grader (a grader bug: that submission is graded
+``error`` with the failure named, the others are graded; it is listed at the
+end). 4 wins over 1.
 """
 
 import argparse
@@ -120,9 +123,16 @@ def grade_command(args: argparse.Namespace) -> int:
     )
     for problem in batch.unreadable:
         print(f"d2lcnn grade: not graded: {problem}", file=sys.stderr)
+    for link in batch.links:
+        print(f"d2lcnn grade: skipped {link}: a symbolic link (never followed)", file=sys.stderr)
+    for failure in batch.broke:
+        print(
+            f"d2lcnn grade: the grader failed on {failure}; graded error (please report it)",
+            file=sys.stderr,
+        )
     if not args.no_report:
         write_class_report(args.out)
-    return 1 if batch.unreadable else 0
+    return 4 if batch.broke else 1 if batch.unreadable else 0
 
 
 def write_class_report(out: str) -> None:

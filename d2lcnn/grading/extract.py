@@ -21,7 +21,9 @@ PREAMBLE = (
     "import math\nimport numpy as np\nimport torch\nfrom torch import nn\n"
     "from torch.nn import functional as F\nimport d2lcnn\n"
 )
-MAX_FILE_BYTES = 64 * 2**20  # notebooks with many plots are large; beyond this is not a submission
+# Larger files are refused before parsing (a notebook's outputs make it large: clearing them
+# brings any honest submission far below this).
+MAX_FILE_BYTES = 2 * 2**20
 
 
 class Unreadable(Exception):
@@ -155,6 +157,11 @@ def _chunk(
 def _notebook_cells(path: Path, raw: bytes) -> tuple[str | None, list[tuple[str, str]]]:
     try:
         nb = json.loads(raw)
+    except RecursionError:
+        raise Unreadable(
+            f"{path}: its JSON is nested too deeply to be a notebook; ask the student to upload "
+            "the notebook Jupyter saved"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         where = f" (line {e.lineno})" if isinstance(e, json.JSONDecodeError) else ""
         raise Unreadable(
@@ -173,9 +180,9 @@ def _notebook_cells(path: Path, raw: bytes) -> tuple[str | None, list[tuple[str,
     for n, cell in enumerate(nb["cells"], 1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             source = cell.get("source", "")
-            cells.append(
-                (f"cell {n}", "".join(source) if isinstance(source, list) else str(source))
-            )
+            if isinstance(source, list):
+                source = "".join(line for line in source if isinstance(line, str))
+            cells.append((f"cell {n}", source if isinstance(source, str) else ""))
     return (origin if isinstance(origin, str) else None), cells
 
 
@@ -190,15 +197,17 @@ def read_submission(path: str | Path) -> Submission:
     """
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise Unreadable(
-                f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; clear its outputs and try again"
-            )
-        raw = path.read_bytes()
+        with open(path, "rb") as f:  # at most one byte more than allowed, whatever its size
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise Unreadable(
             f"{path}: cannot be read ({e.strerror}); check the path and its permissions"
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise Unreadable(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, not read; clear its outputs "
+            "(Edit > Clear Outputs of All Cells), save and upload it again"
+        )
     if path.suffix == ".ipynb":
         notebook, cells = _notebook_cells(path, raw)
     else:

@@ -139,6 +139,16 @@ def _before_cases(
     if failed is not None:
         feedback = f"{name}: the grader failed ({failed}); tell your instructor."
         return Verdict(0.0, exercise.points, "error", feedback, output, stopped="the grader failed")
+    broken = public.protocol_error or (hidden and hidden.protocol_error and "in a hidden case")
+    if broken:
+        feedback = (
+            f"{name}: error, 0 points. Its process wrote on the grader's result channel "
+            f"what the grader does not accept ({broken}); the grader reads only what it sends "
+            "there itself. Do not write to file descriptors your code did not open."
+        )
+        return Verdict(
+            0.0, exercise.points, "error", feedback, output, stopped="broke the protocol"
+        )
     hit = next((m.what for m in public.messages if isinstance(m, Forbidden)), None)
     if (
         hit is None
@@ -162,7 +172,7 @@ def _before_cases(
 
 def ran_every_case(reply: Reply, n: int) -> bool:
     """Whether a child reported on each of its ``n`` cases and nothing stopped it before."""
-    if reply.worker_error is not None:
+    if reply.worker_error is not None or reply.protocol_error is not None:
         return False
     if any(isinstance(m, (Forbidden, Missing, NotCallable)) for m in reply.messages):
         return False

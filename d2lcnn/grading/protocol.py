@@ -533,6 +533,52 @@ def decode_message(line: bytes | str) -> Message:
     return message_from_json(_loads(line))
 
 
+MAX_LOAD_ERRORS = 1000  # one per top-level statement that raised
+MAX_FORBIDDEN = 16  # tripwires report each call; the first one decides
+
+
+class MessageSequence:
+    """The order the child's messages must come in, checked one line at a time as they arrive.
+
+    Load errors first (any number up to :data:`MAX_LOAD_ERRORS`), then either one
+    ``missing``/``not_callable`` or one case message per case, in order (case 0,
+    1, ...), at most ``n_cases``; a ``forbidden`` report may come at any point
+    (at most :data:`MAX_FORBIDDEN`). Anything else is a :class:`ProtocolError`:
+    the child's side of the pipe is written by student code, so a forged,
+    repeated or out-of-order line ends the job instead of being believed.
+    """
+
+    def __init__(self, n_cases: int) -> None:
+        self.n_cases, self.next_case, self.final = n_cases, 0, False
+        self.load_errors = self.forbidden = 0
+        self.messages: list[Message] = []
+
+    def feed(self, line: bytes) -> Message:
+        """Decode and check one line; keep its message."""
+        message = decode_message(line)
+        if isinstance(message, Forbidden):
+            self.forbidden += 1
+            if self.forbidden > MAX_FORBIDDEN:
+                raise ProtocolError(f"more than {MAX_FORBIDDEN} forbidden-call reports")
+        elif self.final:
+            raise ProtocolError("a message after the last one")
+        elif isinstance(message, LoadError):
+            self.load_errors += 1
+            if self.next_case or self.load_errors > MAX_LOAD_ERRORS:
+                raise ProtocolError("a load error out of place")
+        elif isinstance(message, (Missing, NotCallable)):
+            if self.next_case:
+                raise ProtocolError("a missing function reported after its cases")
+            self.final = True
+        else:
+            if message.case != self.next_case or message.case >= self.n_cases:
+                raise ProtocolError(f"case {message.case} reported out of order")
+            self.next_case += 1
+            self.final = self.next_case == self.n_cases
+        self.messages.append(message)
+        return message
+
+
 # ---- the worker's reply ---------------------------------------------------------------
 
 
@@ -550,6 +596,8 @@ class Reply:
         output: what it printed (stdout and stderr), the first bytes only.
         output_bytes: how much it printed in all.
         worker_error: set when the worker itself failed on this job (a grader bug).
+        protocol_error: set when the child wrote a line that broke :class:`MessageSequence`
+            (the worker then killed it); says what was wrong, in the grader's words.
     """
 
     id: int
@@ -561,6 +609,7 @@ class Reply:
     output: str = ""
     output_bytes: int = 0
     worker_error: str | None = None
+    protocol_error: str | None = None
 
 
 def encode_reply(reply: Reply) -> bytes:
@@ -577,6 +626,7 @@ def encode_reply(reply: Reply) -> bytes:
             "output": reply.output,
             "output_bytes": reply.output_bytes,
             "worker_error": reply.worker_error,
+            "protocol_error": reply.protocol_error,
         }
     )
 
@@ -596,6 +646,7 @@ def decode_reply(line: bytes | str) -> Reply:
             "output",
             "output_bytes",
             "worker_error",
+            "protocol_error",
         },
     )
     return Reply(
@@ -608,4 +659,5 @@ def decode_reply(line: bytes | str) -> Reply:
         output=_str(d["output"], 2**20),
         output_bytes=_int(d["output_bytes"]),
         worker_error=None if d["worker_error"] is None else _str(d["worker_error"], 2000),
+        protocol_error=None if d["protocol_error"] is None else _str(d["protocol_error"], 200),
     )

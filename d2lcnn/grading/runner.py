@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,37 +43,63 @@ class UsageError(Exception):
 
 
 def collect(paths):
-    """The submission files under ``paths`` (files or folders), in a stable order."""
-    files, problems = [], []
+    """``(files, links)``: the submission files under ``paths`` (files or folders), in a stable
+    order, and the symbolic links found in those folders, which are never followed."""
+    files, links, problems = [], [], []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for p in sorted(path.rglob("*")):
                 rel = p.relative_to(path).parts
-                if (
-                    p.is_file()
-                    and p.suffix in SUFFIXES
-                    and not any(part in SKIP_DIRS or part.startswith(".") for part in rel)
-                ):
+                if any(part in SKIP_DIRS or part.startswith(".") for part in rel):
+                    continue
+                if _through_link(path, p):
+                    if p.suffix in SUFFIXES or p.is_symlink():
+                        links.append(p)
+                elif p.is_file() and p.suffix in SUFFIXES:
                     files.append(p)
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 problems.append(
-                    f"{path}: not a notebook (.ipynb) or Python file (.py); "
+                    f"{shown(path)}: not a notebook (.ipynb) or Python file (.py); "
                     "pass student submissions or folders of them"
                 )
             files.append(path)
         else:
-            problems.append(f"{path}: no such file or folder; check the path")
+            problems.append(f"{shown(path)}: no such file or folder; check the path")
     if problems:
         raise UsageError("\n".join(problems))
     unique = list(dict.fromkeys(p.resolve() for p in files))
-    if not unique:
+    if not unique and not links:
         raise UsageError(
-            f"no .ipynb or .py files in {', '.join(map(str, paths))}; "
+            f"no .ipynb or .py files in {', '.join(map(shown, paths))}; "
             "pass student submissions or folders of them"
         )
-    return unique
+    return unique, sorted(set(links))
+
+
+def _through_link(top: Path, path: Path) -> bool:
+    """Whether ``path``, or a folder between ``top`` and it, is a symbolic link."""
+    while path != top:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
+
+
+def shown(path: object) -> str:
+    """``path`` as printable text: bytes of a non-UTF-8 file name become U+FFFD."""
+    return os.fsencode(str(path)).decode("utf-8", "replace")
+
+
+def _safe_stem(path: Path) -> str:
+    """A result file's stem for ``path``: its stem if plain and short, else a cleaned, cut
+    stem plus a hash (file names of any bytes and length still give a valid result name)."""
+    stem = shown(path.stem)
+    clean = re.sub(r"[^\w.-]", "_", stem)[:80].lstrip(".") or "submission"
+    if clean == stem:
+        return stem
+    return f"{clean}-{hashlib.sha256(os.fsencode(str(path))).hexdigest()[:8]}"
 
 
 def result_names(files, records):
@@ -84,17 +111,18 @@ def result_names(files, records):
     """
     earlier = {str(r.get("submission")): stem for stem, r in records.items()}
     taken = set(earlier.values()) | {"gradebook"}
-    stems = {}
+    stems: dict[str, list[Path]] = {}
     for f in files:
-        stems.setdefault(f.stem, []).append(f)
+        stems.setdefault(_safe_stem(f), []).append(f)
     names = {}
     for f in files:
-        if str(f) in earlier:
-            names[f] = earlier[str(f)]
-        elif len(stems[f.stem]) == 1 and f.stem not in taken:
-            names[f] = f.stem
+        stem = _safe_stem(f)
+        if shown(f) in earlier:
+            names[f] = earlier[shown(f)]
+        elif len(stems[stem]) == 1 and stem not in taken:
+            names[f] = stem
         else:
-            names[f] = f"{f.stem}-{hashlib.sha256(str(f).encode()).hexdigest()[:8]}"
+            names[f] = f"{stem[:80]}-{hashlib.sha256(os.fsencode(str(f))).hexdigest()[:8]}"
     return names
 
 
@@ -103,11 +131,14 @@ def result_names(files, records):
 
 @dataclass
 class Batch:
-    """What a run did: files graded, skipped (already graded) and unreadable."""
+    """What a run did: files graded, skipped (already graded), unreadable, symbolic links
+    not followed, and submissions that broke the grader (each graded ``error``, named)."""
 
     graded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)
+    links: list = field(default_factory=list)
+    broke: list = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -115,17 +146,26 @@ def exercises_for(submission, registry, chosen=None):
     """The exercises a submission is graded on: ``chosen``, else its notebook's, else those it defines."""
     if chosen:
         return [registry[n] for n in chosen]
-    if submission.notebook:
-        of_notebook = [e for e in registry.values() if e.notebook == submission.notebook]
-        if of_notebook:
-            return of_notebook
     defined = submission.defined() | set(submission.broken_defs)
+    notebooks = {submission.notebook} if submission.notebook else set()
+    if not notebooks and submission.path.suffix == ".ipynb":
+        # metadata.d2lcnn deleted: the assignment is the notebook(s) whose exercises it
+        # defines, or whose name its file name carries, so deleting it never lowers max_score
+        name = submission.path.stem
+        notebooks = {
+            e.notebook
+            for e in registry.values()
+            if e.name in defined or Path(e.notebook).stem in name
+        }
+    of_notebooks = [e for e in registry.values() if e.notebook in notebooks]
+    if of_notebooks:
+        return of_notebooks
     return [e for e in registry.values() if e.name in defined]
 
 
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     tmp.chmod(0o600)
     os.replace(tmp, path)
 
@@ -150,14 +190,14 @@ def write_gradebook(out, records):
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["submission", "result", "score", "max_score", *names, "problems"])
-    for stem, r in sorted(records, key=lambda x: x[1].get("submission", "")):
+    for stem, r in sorted(records, key=lambda x: shown(x[1].get("submission", ""))):
         ex = r.get("exercises", {})
         problems = "; ".join(
             f"{n}: {ex[n]['status']}" for n in names if n in ex and ex[n]["status"] != "passed"
         )
         writer.writerow(
             [
-                r.get("submission"),
+                shown(r.get("submission")),
                 f"{stem}.json",
                 r.get("score"),
                 r.get("max_score"),
@@ -213,7 +253,7 @@ def grade(
         )
     if jobs < 1 or timeout <= 0:
         raise UsageError("--jobs and --timeout must be positive")
-    files = collect(paths)
+    files, links = collect(paths)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder; pick another path")
@@ -231,7 +271,10 @@ def grade(
         | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
     )
     # the workers import torch while files are read
-    grader.pool = Pool(min(jobs, len(files)), trusted=trusted_code)
+    grader.batch.links = [shown(link) for link in links]
+    for link in grader.batch.links:
+        log(f"skipped {link}: a symbolic link (never followed)")
+    grader.pool = Pool(max(1, min(jobs, len(files))), trusted=trusted_code)
     try:
         todo = grader.plan(files, registry, exercises, force)
         grader.progress = progress
@@ -271,8 +314,8 @@ class Grader:
             try:
                 sub = read_submission(f)
             except Unreadable as e:
-                self.batch.unreadable.append(str(e))
-                self.log(f"unreadable {e}")
+                self.batch.unreadable.append(shown(e))
+                self.log(f"unreadable {shown(e)}")
                 continue
             exercises, target = exercises_for(sub, registry, chosen), self.out / f"{names[f]}.json"
             if not force and self.up_to_date(target, sub, exercises):
@@ -344,9 +387,17 @@ class Grader:
         )
 
     def grade_submission(self, item):
+        """Grade one submission, write its result and the gradebook; a failure of the grader on
+        it (a bug, a recursion, an odd file) becomes that submission's ``error``, named."""
         sub, exercises, target = item
         t0 = time.monotonic()
-        results = {e.name: self.grade_exercise(sub, e).as_json() for e in exercises}
+        results = {}
+        for e in exercises:
+            try:
+                results[e.name] = self.grade_exercise(sub, e).as_json()
+            except Exception as error:  # noqa: BLE001  (any failure stays this submission's)
+                results[e.name] = grader_failed(e, error).as_json()
+                self.batch.broke.append(f"{shown(sub.path)}: {e.name}: {describe(error)}")
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
         with (
             self.lock
@@ -358,9 +409,25 @@ class Grader:
                 self.progress.done(record)
         summary = ", ".join(f"{n} {r['status']}" for n, r in results.items()) or "no exercises"
         self.log(
-            f"graded {sub.path.name}: {record['score']:g}/{record['max_score']:g} ({summary}) -> {target.name}"
+            f"graded {shown(sub.path.name)}: {record['score']:g}/{record['max_score']:g} "
+            f"({summary}) -> {target.name}"
         )
         return sub.path
+
+
+def describe(error: BaseException) -> str:
+    """An exception in a few words: its type and the start of its message."""
+    text = shown(error)[:200]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def grader_failed(exercise: Exercise, error: BaseException) -> Verdict:
+    """``error``, 0 points: the grader itself failed on this submission (never the batch)."""
+    feedback = (
+        f"{exercise.name}: error, 0 points. The grader failed on this submission "
+        f"({describe(error)}); tell your instructor, who can send it to the course's maintainers."
+    )
+    return Verdict(0.0, exercise.points, "error", feedback, stopped="the grader failed")
 
 
 def _expected(case, exercise):
@@ -397,7 +464,7 @@ def make_record(sub, chosen, results, seed_id, seconds):
     output = "\n".join([f"Score: {score:g}/{max_score:g}"] + notes)
     return {
         "grader": "d2lcnn",
-        "submission": str(sub.path),
+        "submission": shown(sub.path),
         "sha256": sub.sha256,
         "seed_id": seed_id,
         "score": score,

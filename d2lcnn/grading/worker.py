@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from . import child, namespaces
-from .protocol import Job, Message, ProtocolError, Reply, decode_job, decode_message, encode_reply
+from .protocol import Job, MessageSequence, ProtocolError, Reply, decode_job, encode_reply
 
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_KEEP = 16 * 1024  # bytes of printed output kept; the rest is counted and dropped
@@ -100,12 +100,61 @@ class Capped:
         return True
 
 
+class Results:
+    """The result pipe, read as it fills: each complete line is checked against the protocol
+    (:class:`~d2lcnn.grading.protocol.MessageSequence`) at once, and reading stops, the child
+    to be killed, at the first bad line or beyond :data:`RESULT_LIMIT` bytes in all."""
+
+    def __init__(self, fd: int, n_cases: int) -> None:
+        self.fd, self.sequence = fd, MessageSequence(n_cases)
+        self.pending, self.total = bytearray(), 0
+        self.error: str | None = None
+        self.truncated = False
+
+    @property
+    def broken(self) -> bool:
+        return self.error is not None or self.truncated
+
+    def read_some(self) -> bool:
+        """Read what is available (at most 1 MiB at a time); False at EOF or once broken."""
+        for _ in range(16):
+            if self.broken:
+                return False
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            self.total += len(chunk)
+            if self.total > RESULT_LIMIT:
+                self.truncated = True
+                return False
+            self.pending += chunk
+            self._take_lines()
+        return True
+
+    def _take_lines(self) -> None:
+        while not self.broken:
+            end = self.pending.find(b"\n")
+            if end < 0:
+                return
+            line = bytes(self.pending[:end])
+            del self.pending[: end + 1]
+            try:
+                self.sequence.feed(line)
+            except ProtocolError as e:
+                self.error = str(e)[:200]
+            except RecursionError:
+                self.error = "a line nested too deep"
+
+
 @dataclass
 class Child:
     """A forked sandboxed child and the worker's ends of its pipes."""
 
     pid: int
-    results: Capped
+    results: Results
     output: Capped
     pidfd: int | None
     start: float
@@ -184,15 +233,23 @@ def fork_child(job: Job, slot: int, scratch: str) -> Child:
         pidfd: int | None = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    return Child(pid, Capped(res_r, RESULT_LIMIT), Capped(out_r, OUTPUT_KEEP), pidfd, start)
+    results = Results(res_r, len(job.cases))
+    return Child(pid, results, Capped(out_r, OUTPUT_KEEP), pidfd, start)
 
 
 def collect(proc: Child, timeout: float) -> None:
     """Read the child's pipes until it ends or ``timeout`` seconds pass (then kill it)."""
     deadline = proc.start + timeout
-    pipes = {proc.results.fd: proc.results, proc.output.fd: proc.output}
+    pipes: dict[int, Capped | Results] = {
+        proc.results.fd: proc.results,
+        proc.output.fd: proc.output,
+    }
     while True:
         left = deadline - time.monotonic()
+        if proc.results.broken:  # a forged line or a flood: nothing more it says is read
+            _kill_group(proc.pid)
+            proc.status = os.waitpid(proc.pid, 0)[1]
+            break
         if left <= 0:
             proc.timed_out = True
             _kill_group(proc.pid)
@@ -223,30 +280,19 @@ def clean_up(proc: Child, scratch: str | None) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def parse_results(data: bytes) -> list[Message]:
-    """The child's messages; a line that is not one is dropped."""
-    messages = []
-    for line in data.split(b"\n"):
-        if line.strip():
-            try:
-                messages.append(decode_message(line))
-            except ProtocolError:
-                pass
-    return messages
-
-
 def make_reply(job: Job, proc: Child) -> Reply:
     status = proc.status
     sig = -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else None
     return Reply(
         id=job.id,
-        messages=tuple(parse_results(bytes(proc.results.data))),
-        results_truncated=proc.results.total > RESULT_LIMIT,
+        messages=tuple(proc.results.sequence.messages),
+        results_truncated=proc.results.truncated,
         exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         signal=signal.Signals(sig).name if sig else None,
         timed_out=proc.timed_out,
         output=proc.output.data.decode("utf-8", "replace"),
         output_bytes=proc.output.total,
+        protocol_error=proc.results.error,
     )
 
 

@@ -44,8 +44,28 @@ def security_batch(
     """The whole security corpus graded in one batch: (the process, its results by file name)."""
     root = tmp_path_factory.mktemp("security")
     shutil.copytree(CORPUS, root / "subs")
+    add_odd_files(root / "subs", root)
     proc = grade(root / "subs", "--out", root / "out", "--timeout", "5")
     return proc, results(root / "out")
+
+
+HONEST = (CORPUS / "honest_loop.py").read_text()
+LONG_NAME = "robust_" + "x" * 230 + ".py"  # 240 bytes: the grader's temp names once overflowed
+ODD_NAME = os.fsdecode(b"robust_\xff\xfe name.py")  # not UTF-8
+
+
+def add_odd_files(subs: Path, root: Path) -> None:
+    """Files that once stopped the batch, made here (their names or kinds cannot be committed)."""
+    (subs / LONG_NAME).write_text(HONEST)
+    (subs / ODD_NAME).write_text(HONEST)
+    (subs / "robust_json_bomb.ipynb").write_text("[" * 200_000 + "]" * 200_000)
+    (subs / "robust_oversized.py").write_text(HONEST + "#" * (3 * 2**20))
+    secret = root / "private.py"  # outside the folder: a link must not reach it
+    secret.write_text("PRIVATE = 1\n" + HONEST)
+    (subs / "robust_link.py").symlink_to(secret)
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "robust_linked_dir.py").write_text(HONEST)
+    (subs / "robust_dir_link").symlink_to(root / "elsewhere")
 
 
 def statuses(record: dict) -> dict[str, str]:
