@@ -287,16 +287,15 @@ def write_report(
                 f"{sim:.0%} like the course package's own {exercise}",
             )
         )
-    for cluster in flags.clusters:
+    for k, cluster in enumerate(flags.clusters, 1):
         for fp in cluster.members:
-            others = ", ".join(m.owner for m in cluster.members if m is not fp)
             s.looks.append(
                 Look(
                     fp.owner,
                     str(s.records[fp.owner].get("submission")),
                     cluster.exercise,
                     "similar",
-                    f"near-identical to {others}",
+                    f"cluster {k} ({len(cluster.members)} submissions)",
                 )
             )
     changes = None

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from . import report_figures as figs
 from .report import OUTCOMES, Change, Summary
-from .similarity import THRESHOLD, Findings
+from .similarity import THRESHOLD, Findings, Fingerprint
+
+MATRIX = 8  # clusters up to this size show every pairwise similarity
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
@@ -175,12 +177,22 @@ def _similarity(s: Summary, flags: Findings) -> str:
     parts.append("<h3>Copies of the course package's implementation</h3>")
     if not flags.course_copies:
         parts.append("<p>None.</p>")
+    by_exercise: dict[str, list[tuple[Fingerprint, float]]] = {}
     for exercise, fp, sim in flags.course_copies:
-        sub = s.records[fp.owner].get("submission", fp.owner)
+        by_exercise.setdefault(exercise, []).append((fp, sim))
+    for exercise, copies in by_exercise.items():
+        rows = [
+            [str(s.records[fp.owner].get("submission", fp.owner)), f"{sim:.0%}"]
+            for fp, sim in copies
+        ]
+        first = copies[0][0]
         parts.append(
-            f"<details><summary>{escape(str(sub))}: {escape(exercise)} ({sim:.0%})</summary>"
+            f"<h4>{escape(exercise)}: {len(copies)} submission(s)</h4>"
+            + _table(["submission", "similarity to the course's"], rows)
+            + f"<details><summary>side by side: {escape(rows[0][0])} and d2lcnn.{escape(exercise)}"
+            + "</summary>"
             + _side_by_side(
-                [str(sub), f"d2lcnn.{exercise}"], [fp.source, course_source(exercise) or ""]
+                [rows[0][0], f"d2lcnn.{exercise}"], [first.source, course_source(exercise) or ""]
             )
             + "</details>"
         )
@@ -189,14 +201,19 @@ def _similarity(s: Summary, flags: Findings) -> str:
         parts.append("<p>None.</p>")
     for k, cluster in enumerate(flags.clusters, 1):
         names = [str(s.records[m.owner].get("submission", m.owner)) for m in cluster.members]
-        rows = [
-            [names[i], *(f"{v:.2f}" for v in cluster.similarity[i])]
-            for i in range(len(cluster.members))
-        ]
+        if len(names) <= MATRIX:
+            head = ["submission", *(f"#{i + 1}" for i in range(len(names)))]
+            rows = [
+                [f"#{i + 1} {names[i]}", *(f"{v:.2f}" for v in cluster.similarity[i])]
+                for i in range(len(names))
+            ]
+        else:  # a big cluster: each member's similarity to the first
+            head = ["submission", f"similarity to {names[0]}"]
+            rows = [[names[i], f"{cluster.similarity[0][i]:.2f}"] for i in range(len(names))]
         parts.append(
-            f'<h4 id="cluster-{k}">{escape(cluster.exercise)}: {len(names)} submissions, '
-            f"similarity at least {cluster.lowest:.0%}</h4>"
-            + _table(["submission", *(f"#{i + 1}" for i in range(len(names)))], rows)
+            f'<h4 id="cluster-{k}">cluster {k}, {escape(cluster.exercise)}: {len(names)} '
+            f"submissions, similarity at least {cluster.lowest:.0%}</h4>"
+            + _table(head, rows)
             + "<details><summary>side by side</summary>"
             + _side_by_side(names[:3], [m.source for m in cluster.members[:3]])
             + "</details>"

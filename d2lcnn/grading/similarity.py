@@ -15,6 +15,7 @@ Flags never change a score: they point the instructor at submissions to read.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import heapq
 from collections.abc import Iterable, Iterator
@@ -222,13 +223,29 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
 
 def fingerprint(owner: str, source: str, name: str, keep: Iterable[str] = ()) -> Fingerprint | None:
     """The fingerprint of ``name`` in ``source``; None if it is not there or does not parse."""
+    found = _normalised(source, name, frozenset(keep))
+    if found is None:
+        return None
+    tokens, hashes = found
+    return Fingerprint(owner, source, tokens, hashes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(
+    source: str, name: str, keep: frozenset[str]
+) -> tuple[list[str], frozenset[int]] | None:
+    """Tokens and winnowed hashes, once per distinct source (copies are common in a class)."""
     try:
         tokens = normalise(source, name, keep)
     except (SyntaxError, ValueError, RecursionError):
         return None
-    if not tokens:
-        return None
-    return Fingerprint(owner, source, tokens, winnow(tokens))
+    return (tokens, winnow(tokens)) if tokens else None
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str:
+    """The source of a top-level statement (what ``ast.get_source_segment`` gives, without
+    splitting the whole text again for every statement)."""
+    return "\n".join(lines[node.lineno - 1 : node.end_lineno])
 
 
 def function_source(chunks: Iterable[tuple[str, ast.Module]], name: str) -> str | None:
@@ -237,18 +254,28 @@ def function_source(chunks: Iterable[tuple[str, ast.Module]], name: str) -> str 
     Args:
         chunks: ``(text, tree)`` of each cell (or file) of a submission, in order.
         name: the exercise function.
+
+    Example::
+
+        >>> text = "import torch\\n\\ndef h(x):\\n    return x\\n\\ndef f(X):\\n    return h(X)\\n"
+        >>> print(function_source([(text, ast.parse(text))], "f"))
+        def f(X):
+            return h(X)
+        <BLANKLINE>
+        def h(x):
+            return x
     """
     found, helpers = None, {}
     for text, tree in chunks:
+        lines = text.splitlines()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                segment = ast.get_source_segment(text, node) or ""
                 if node.decorator_list:
                     continue  # decorated functions are not plain exercise code
                 if node.name == name:
-                    found = segment
+                    found = _segment(lines, node)
                 else:
-                    helpers[node.name] = segment
+                    helpers[node.name] = _segment(lines, node)
     if found is None:
         return None
     return "\n\n".join([found, *(h for n, h in helpers.items() if n != name)])
