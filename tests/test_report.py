@@ -188,3 +188,24 @@ def test_report_compares_two_runs(graded, tmp_path):
 def test_report_on_a_folder_without_results(tmp_path):
     proc = cli("report", tmp_path)
     assert proc.returncode == 2 and "no d2lcnn result files" in proc.stderr
+
+
+def test_mistakes_counted_per_submission(graded, tmp_path):
+    """Recognised mistakes (judge records each failed case's as `mistake`) are counted once
+    per submission and exercise; results without them show none."""
+    out, _ = graded
+    assert "no diagnosed mistake" in (out / "report.html").read_text()
+    folder = tmp_path / "grades"
+    shutil.copytree(out, folder)
+    for stem in ("wrong_off_by_one", "copy_a"):
+        record = json.loads((folder / f"{stem}.json").read_text())
+        for case in record["exercises"]["corr2d"]["cases"][:3]:
+            case["mistake"] = "kernel flipped"
+        (folder / f"{stem}.json").write_text(json.dumps(record))
+    assert cli("report", folder).returncode == 0
+    (row,) = rows(parse(folder / "report.html"), "table-mistakes")
+    assert row == {
+        "exercise": "corr2d",
+        "mistake the grader recognised": "kernel flipped",
+        "submissions": "2",
+    }

@@ -147,15 +147,15 @@ def exercises_of(assignment: str) -> tuple[str, list[str]]:
 
 
 def read_seed(path: str | os.PathLike) -> str:
-    """The secret seed from ``path`` (an integer on its own), checked."""
+    """The secret from ``path`` (one word, no spaces), checked."""
     try:
         text = Path(path).read_text().strip()
     except OSError as e:
         raise GradescopeError(f"--seed-file {path}: cannot be read ({e.strerror})") from None
-    if not re.fullmatch(r"\d{1,19}", text):
+    if not re.fullmatch(r"\S{1,200}", text):
         raise GradescopeError(
-            f"--seed-file {path}: expected one non-negative integer, e.g. from "
-            "`python3 -c 'import secrets; print(secrets.randbits(62))' > seed`"
+            f"--seed-file {path}: expected one secret word on one line, e.g. from "
+            "`python3 -c 'import secrets; print(secrets.token_hex(16))' > seed`"
         )
     return text + "\n"
 

@@ -2,8 +2,8 @@
 
 Copied into the autograder zip by ``d2lcnn gradescope``; standard library only, so
 that it still writes a result when the grading environment is broken. The secret
-seed goes from the zip's ``seed`` file into the private results folder that
-``d2lcnn grade`` reads it from: it never appears on a command line.
+seed stays in the zip's ``seed`` file (mode 0600): ``d2lcnn grade --seed-file``
+reads it, so it never appears on a command line.
 
 Every way this can fail ends in a valid results.json: score 0 and an output that
 says what went wrong and whom to contact; the details go to stdout, which
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,9 +110,7 @@ def grade(root: Path, started: float) -> dict:
     work = Path(tempfile.mkdtemp(prefix="d2lcnn-"))
     grades = work / "grades"
     grades.mkdir(mode=0o700)
-    seed = grades / ".grading-seed"  # where `d2lcnn grade` reads the secret: not on argv
-    shutil.copyfile(source / "seed", seed)
-    seed.chmod(0o600)
+    (source / "seed").chmod(0o600)
     command = [
         os.environ.get("D2LCNN_PYTHON", sys.executable),
         "-m",
@@ -126,6 +123,8 @@ def grade(root: Path, started: float) -> dict:
         "1",
         "--timeout",
         str(config["timeout"]),
+        "--seed-file",  # the file's name, never the secret itself
+        str(source / "seed"),
         "--exercises",
         ",".join(config["exercises"]),
         "--no-report",

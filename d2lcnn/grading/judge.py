@@ -6,7 +6,7 @@ references computed here, the received ones are decoded from bytes
 """
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -281,6 +281,7 @@ def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:
 @dataclass
 class _Tally:
     outcomes: list[str]  # each case's: passed, failed, error, timeout, not run
+    mistakes: dict[int, str] = field(default_factory=dict)  # case -> recognised mistake's name
     passed: int = 0
     errors: int = 0
     stopped: tuple[str, str] | None = None  # (status, line) when a child ended early
@@ -320,6 +321,9 @@ def _run_lines(
         tally.passed += ok
         error = isinstance(got[i], CaseError)
         tally.outcomes[first + i] = "passed" if ok else "error" if error else "failed"
+        message = got[i]
+        if not ok and isinstance(message, CaseValue):  # for the class report (cached values)
+            tally.mistakes[first + i] = mistake_name(exercise, case, message)
         lines.append(line)
     return lines
 
@@ -387,9 +391,16 @@ def judge(
     feedback = "\n".join([head, *_group(lines), *setup])
     per_case = tuple(
         {"label": c.label, "hidden": i >= n_public, "status": tally.outcomes[i]}
+        | ({"mistake": tally.mistakes[i]} if tally.mistakes.get(i) else {})
         for i, c in enumerate(cases)
     )
     return Verdict(score, points, status, feedback, _output(public), per_case, tally.why)
+
+
+def mistake_name(exercise: Exercise, case: Case, message: CaseValue) -> str:
+    """The name of the registered mistake that a failed case's value matches, or ''."""
+    sentence = recognise(exercise, case, decode_value(message.value))
+    return next((n for n, (_, s) in exercise.mistakes.items() if s == sentence), "")
 
 
 def _fractional(expected: object) -> bool:
