@@ -147,3 +147,47 @@ def test_independent_correct_solutions_are_not_flagged():
     loop = read_submission(CORPUS / "correct_loop.py").chunks[0].tree
     assert book in {ast.dump(n) for n in ast.walk(loop)}
     assert [(e, f.owner) for e, f, _ in found.course_copies] == [("corr2d", "correct_loop.py")]
+
+
+RESIDUAL = '''
+class Residual(nn.Module):
+    """The book's residual block."""
+
+    def __init__(self, input_channels, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_channels, num_channels, 3, padding=1, stride=strides)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, 3, padding=1)
+        self.conv3 = nn.Conv2d(input_channels, num_channels, 1, stride=strides) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(num_channels)
+        self.bn2 = nn.BatchNorm2d(num_channels)
+
+    def forward(self, X):
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        if self.conv3:
+            X = self.conv3(X)
+        return F.relu(Y + X)
+'''
+# Layers renamed, methods in the other order, layer definitions reordered.
+RESIDUAL_DISGUISED = """
+class Residual(nn.Module):
+    def forward(self, inputs):
+        out = F.relu(self.norm_a(self.first(inputs)))
+        out = self.norm_b(self.second(out))
+        if self.shortcut:
+            inputs = self.shortcut(inputs)
+        return F.relu(out + inputs)
+
+    def __init__(self, c_in, c_out, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.norm_a = nn.BatchNorm2d(c_out)
+        self.norm_b = nn.BatchNorm2d(c_out)
+        self.first = nn.Conv2d(c_in, c_out, 3, padding=1, stride=strides)
+        self.second = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=strides) if use_1x1conv else None
+"""
+
+
+def test_module_exercises_renamed_layers_and_reordered_methods():
+    a, b = fp(RESIDUAL, "Residual"), fp(RESIDUAL_DISGUISED, "Residual")
+    assert S.jaccard(a.hashes, b.hashes) >= S.THRESHOLD

@@ -27,6 +27,7 @@ WINDOW = 4  # k-grams per winnowing window
 THRESHOLD = 0.8  # similarity from which two functions are "near-identical"
 MIN_TOKENS = 40  # shorter functions (one-line einsums) are alike by necessity: never flagged
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"  # the generated chapter modules
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # what an exercise can be
 _BARRIERS = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Global, ast.Nonlocal, ast.Expr)
 
 
@@ -52,6 +53,13 @@ def _locals(fn: ast.AST) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            names.add(node.attr)  # a module's layers: self.conv1 = ...
     return names
 
 
@@ -61,7 +69,7 @@ def _tokens(node: ast.AST, generic: set[str]) -> Iterator[str]:
     if isinstance(node, ast.Name):
         yield "V" if node.id in generic else node.id
     elif isinstance(node, ast.Attribute):
-        yield node.attr
+        yield "V" if node.attr in generic else node.attr  # a module's own attributes
     elif isinstance(node, ast.Constant):
         yield repr(node.value)
     elif isinstance(node, ast.keyword) and node.arg:
@@ -158,11 +166,11 @@ def normalise(source: str, name: str, keep: Iterable[str] = ()) -> list[str]:
         True
     """
     tree = ast.parse(source)
-    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {
-        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = {
+        n.name: n for n in tree.body if isinstance(n, DEFS)
     }
     keep = set(keep)
-    chosen: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    chosen: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
     todo = [name]
     while todo:  # the function, then every helper it calls, transitively
         fn = defs.get(todo.pop())
@@ -269,7 +277,7 @@ def function_source(chunks: Iterable[tuple[str, ast.Module]], name: str) -> str 
     for text, tree in chunks:
         lines = text.splitlines()
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(node, DEFS):
                 if node.decorator_list:
                     continue  # decorated functions are not plain exercise code
                 if node.name == name:
@@ -298,7 +306,7 @@ def course_source(name: str) -> str | None:
         if f"def {name}(" not in text:
             continue
         for node in ast.parse(text).body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            if isinstance(node, DEFS) and node.name == name:
                 return ast.get_source_segment(text, node)
     return None
 
