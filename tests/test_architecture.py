@@ -75,9 +75,13 @@ def test_chapters_import_torch_and_earlier_chapters_only(path):
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=ids(EXERCISES))
-def test_exercises_import_the_registry_and_common_only(path):
+def test_exercises_import_the_registry_case_kinds_and_common_only(path):
     """Content: references on torch's own ops, never the course's generated answers."""
-    allowed = {"d2lcnn.grading.registry", "d2lcnn.grading.exercises.common"}
+    allowed = {
+        "d2lcnn.grading.registry",
+        "d2lcnn.grading.modules",  # the case kind of nn.Module exercises
+        "d2lcnn.grading.exercises.common",
+    }
     for imported in imports(path):
         assert any(under(imported, a) for a in allowed) or imported == "d2lcnn.grading", (
             f"{module_name(path)} imports {imported}"
