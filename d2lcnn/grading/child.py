@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from .extract import PREAMBLE
 from .isolation import lock_down
+from .modules import case_from_input
 from .protocol import (
     CaseError,
     CaseValue,
@@ -169,7 +170,7 @@ def main(job: Job, result_fd: int, output_fd: int, slot: int, scratch: str) -> N
     if not job.keep_output:
         streams.silence()  # the hidden cases: what they print is never shown
     exercise = load_all()[job.exercise]
-    cases = [Case("", c.args, c.kwargs, c.grad_enabled) for c in job.cases]
+    cases = [case_from_input(c) for c in job.cases]
     lock_down(slot, scratch, job.limits, job.hidden)
     wires = arm_tripwires(exercise, streams.send)
     namespace = load_definitions(job.sources, streams.send)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .compare import compare, to_array
+from .protocol import CaseInput, ProbeInput
 from .registry import Case
 
 # Captured when the grader's modules are imported, before any student code runs.
@@ -357,3 +358,21 @@ def _grads_message(
             f"expected {want_a[i, -1]:.6g}"
         )
     return ""
+
+
+def case_input(case: Case) -> CaseInput:
+    """What the child needs of ``case``: its arguments, and for a module case what to probe."""
+    probe = None
+    if isinstance(case, ModuleCase):
+        probe = ProbeInput(case.inputs, case.modes, case.steps)
+    return CaseInput(case.args, case.kwargs, case.grad_enabled, probe)
+
+
+def case_from_input(data: CaseInput) -> Case:
+    """The case the child calls, rebuilt from :func:`case_input` (no label: it is not shown)."""
+    if data.probe is None:
+        return Case("", data.args, data.kwargs, data.grad_enabled)
+    p = data.probe
+    return ModuleCase(
+        "", data.args, data.kwargs, data.grad_enabled, inputs=p.inputs, modes=p.modes, steps=p.steps
+    )

@@ -121,12 +121,23 @@ Input = Any  # a case's argument: a tensor, a number, a string, None, or a tuple
 
 
 @dataclass(frozen=True)
+class ProbeInput:
+    """What a module case measures on the module ``fn(*args, **kwargs)`` builds (modules.py)."""
+
+    inputs: tuple  # the seeded input tensors
+    modes: tuple[str, ...]  # "train" and/or "eval"
+    steps: bool  # the normalization-layer probe
+
+
+@dataclass(frozen=True)
 class CaseInput:
-    """One call the child makes: ``fn(*args, **kwargs)`` with autograd on or off."""
+    """One call the child makes: ``fn(*args, **kwargs)`` with autograd on or off; for a module
+    exercise, ``probe`` says what to measure on the module."""
 
     args: tuple[Input, ...]
     kwargs: dict[str, Input]
     grad_enabled: bool = True
+    probe: ProbeInput | None = None
 
 
 def input_to_json(value: Input, depth: int = 0) -> Any:
@@ -180,17 +191,33 @@ def input_from_json(data: Any, depth: int = 0) -> Input:
 
 def _case_to_json(case: CaseInput) -> list:
     kwargs = {k: input_to_json(v) for k, v in case.kwargs.items()}
-    return [input_to_json(tuple(case.args)), kwargs, case.grad_enabled]
+    data = [input_to_json(tuple(case.args)), kwargs, case.grad_enabled]
+    if case.probe is not None:
+        p = case.probe
+        data.append([input_to_json(tuple(p.inputs)), list(p.modes), p.steps])
+    return data
+
+
+def _probe_from_json(data: Any) -> ProbeInput:
+    inputs, modes, steps = _list(data, 3)
+    modes = tuple(_str(m, 8) for m in _list(modes, 2))
+    if not set(modes) <= {"train", "eval"}:
+        raise ProtocolError(f"unknown modes {modes!r}")
+    return ProbeInput(input_from_json(inputs), modes, _bool(steps))
 
 
 def _case_from_json(data: Any) -> CaseInput:
-    args, kwargs, grad = _list(data, 3)
+    items = _list(data, 4)
+    if len(items) < 3:
+        raise ProtocolError("a case needs args, kwargs and grad_enabled")
+    args, kwargs, grad = items[:3]
     if not isinstance(kwargs, dict):
         raise ProtocolError("keyword arguments are not an object")
     return CaseInput(
         input_from_json(args),
         {_str(k, 80): input_from_json(v) for k, v in kwargs.items()},
         _bool(grad),
+        _probe_from_json(items[3]) if len(items) == 4 else None,
     )
 
 

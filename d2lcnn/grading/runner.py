@@ -25,8 +25,9 @@ from . import forbidden
 from .compare import to_array
 from .extract import Submission, Unreadable, read_submission
 from .judge import Verdict, broken_definition, judge, ran_every_case, static_forbidden
+from .modules import case_input
 from .pool import Pool, limits
-from .protocol import CaseInput, Job
+from .protocol import Job
 from .registry import Case, Exercise, load_all
 from .secret import SecretError, hidden_seed, load_secret, secret_id
 
@@ -354,7 +355,7 @@ class Grader:
         return Job(
             id=next(self.jobs),
             exercise=exercise.name,
-            cases=tuple(CaseInput(c.args, c.kwargs, c.grad_enabled) for c in cases),
+            cases=tuple(case_input(c) for c in cases),
             keep_output=public,
             timeout=self.timeout,
             sources=tuple(c.to_source() for c in sub.chunks),

@@ -1,0 +1,106 @@
+"""How long does the grader spend on each nn.Module exercise of one submission?
+
+Two figures per exercise, on the course's own solutions (taken from the solution
+notebooks):
+
+* probe: CPU seconds to run every case (public and hidden) on the solution in one
+  process with one torch thread, which is what the sandboxed child does;
+* grade: wall seconds per exercise of `d2lcnn grade --jobs 1` on submissions that
+  define all the block exercises (worker start-up excluded: the first submission is
+  a warm-up), so forking, loading the definitions and the references' side count too.
+
+    .venv/bin/python bench/module_exercises.py [--n 3]
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def solution_sources(exercises):
+    """The solution cells that define the exercises (and what they call), markers removed."""
+    wanted = {e.name for e in exercises} | {"batch_norm"}  # BatchNorm calls batch_norm
+    sources = []
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            first = src.split("(")[0].split()
+            if cell["cell_type"] == "code" and first[:1] in (["def"], ["class"]):
+                if first[1] in wanted:
+                    lines = [ln for ln in src.splitlines() if ln.strip() not in MARKERS]
+                    sources.append("\n".join(lines))
+    return "import torch\nfrom torch import nn\nfrom torch.nn import functional as F\n\n" + (
+        "\n\n\n".join(sources) + "\n"
+    )
+
+
+def probe_seconds(exercise, namespace):
+    torch.set_num_threads(1)
+    fn = namespace[exercise.name]
+    start = time.process_time()
+    for case in exercise.cases(0):
+        case.call(fn)
+    return time.process_time() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=3, help="submissions to grade after the warm-up")
+    args = parser.parse_args()
+
+    from d2lcnn.grading import load_all
+    from d2lcnn.grading.modules import ModuleCase
+    from d2lcnn.grading.runner import grade
+
+    exercises = [e for e in load_all().values() if isinstance(e.public_cases[0], ModuleCase)]
+    source = solution_sources(exercises)
+    namespace: dict = {}
+    exec(compile(source, "<solutions>", "exec"), namespace)
+    probe = {e.name: probe_seconds(e, namespace) for e in exercises}
+
+    names = ",".join(e.name for e in exercises)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "class"
+        folder.mkdir()
+        (folder / "warmup.py").write_text(source)
+        grade(
+            [folder],
+            Path(tmp) / "out",
+            jobs=1,
+            seed=1,
+            exercises=names.split(","),
+            log=lambda m: None,
+        )
+        for i in range(args.n):
+            (folder / f"student{i}.py").write_text(source + f"\n# submission {i}\n")
+        start = time.monotonic()
+        grade(
+            [folder],
+            Path(tmp) / "out",
+            jobs=1,
+            seed=1,
+            exercises=names.split(","),
+            log=lambda m: None,
+        )
+        wall = time.monotonic() - start
+        records = [json.loads(p.read_text()) for p in (Path(tmp) / "out").glob("student*.json")]
+    per_exercise = wall / (args.n * len(exercises))
+    scores = {r["score"] == r["max_score"] for r in records}
+    print(f"{'exercise':<18} {'cases':>5} {'probe CPU s':>11}")
+    for e in exercises:
+        print(f"{e.name:<18} {len(e.cases(0)):>5} {probe[e.name]:>11.3f}")
+    print(
+        f"d2lcnn grade --jobs 1: {args.n} submissions x {len(exercises)} exercises in {wall:.1f} s, "
+        f"{per_exercise:.2f} s per exercise per submission (all full marks: {scores == {True}})"
+    )
+
+
+if __name__ == "__main__":
+    main()
