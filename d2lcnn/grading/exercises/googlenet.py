@@ -129,7 +129,7 @@ _PUBLIC = torch.Generator().manual_seed(11)
 register(
     Exercise(
         name="Inception",
-        signature="Inception(in_channels, c1, c2, c3, c4)",
+        signature="Inception(in_channels, c1, c2, c3, c4, **kwargs)",
         notebook="solutions/11_googlenet.ipynb",
         reference=InceptionReference,
         public_cases=(
