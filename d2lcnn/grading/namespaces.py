@@ -195,13 +195,9 @@ def enter_worker() -> None:
     _pid_ns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
 
-def build_view(staging: str, hidden: tuple[str, ...] = ()) -> View:
+def build_view(staging: str) -> View:
     """Mount the jobs' read-only view on ``staging`` (an existing folder), in this worker's
-    mount namespace only (see :func:`enter_worker`).
-
-    ``hidden``: folders to cover with an empty tmpfs should they lie inside
-    the view (the results, the submissions).
-    """
+    mount namespace only (see :func:`enter_worker`)."""
     uid, gid = os.getuid(), os.getgid()
     sources = []
     for path in SYSTEM_DIRS:
@@ -255,16 +251,45 @@ def build_view(staging: str, hidden: tuple[str, ...] = ()) -> View:
             os.symlink(link, f"{staging}/dev/{name}")
         os.symlink("/proc/self/fd/1", f"{staging}/dev/stdout")
         os.symlink("/proc/self/fd/2", f"{staging}/dev/stderr")
-        for path in hidden:
-            real = os.path.realpath(path)
-            if _covered(real, bound) and os.path.isdir(staging + real):
-                mount("tmpfs", staging + real, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
         mount(None, staging, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     finally:
         for fd, _, _ in opened:
             if fd is not None:
                 os.close(fd)
     return view
+
+
+def cover(view: View, hidden: tuple[str, ...]) -> None:
+    """Cover each folder of ``hidden`` that lies inside the view (the results, the
+    submissions, should they sit in a library folder) with an empty, read-only tmpfs."""
+    for path in hidden:
+        real = os.path.realpath(path)
+        if _covered(real, view.binds) and os.path.isdir(view.root + real):
+            mount("tmpfs", view.root + real, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
+
+
+def probe(view: View) -> None:
+    """Start one empty job in the view.
+
+    Raises:
+        Unavailable: the kernel refused a step (named in the message).
+    """
+    r, w = os.pipe()
+    pid = start_job()
+    if pid == 0:
+        os.close(r)
+        try:
+            enter_view(view)
+        except BaseException as e:  # noqa: BLE001 (reported to the worker, never raised here)
+            os.write(w, str(e).encode()[:500])
+            os._exit(1)
+        os._exit(0)
+    os.close(w)
+    message = os.read(r, 600).decode(errors="replace")
+    os.close(r)
+    status = os.waitpid(pid, 0)[1]
+    if status != 0:
+        raise Unavailable(errno.EPERM, message or f"a test job ended with status {status}")
 
 
 def _setns(fd: int, kind: int) -> None:
@@ -353,15 +378,19 @@ def drop_privileges(view: View) -> None:
 def boot(argv: list[str]) -> None:
     """A grading worker's entry point (see pool.py): ``SLOT STAGING [--trusted-code]``.
 
-    Enters the worker's namespaces before anything starts a thread, then runs
-    :func:`d2lcnn.grading.worker.main`. Where the kernel allows no namespace,
-    says so on stderr and exits 3, unless ``--trusted-code`` was given.
+    Enters the worker's namespaces before anything starts a thread, mounts the
+    jobs' view, runs one empty job in it, then runs
+    :func:`d2lcnn.grading.worker.main`. Where the kernel refuses any of it, says
+    so on stderr and exits 3, unless ``--trusted-code`` was given.
     """
+    global VIEW
     slot, staging, trusted = int(argv[0]), argv[1], "--trusted-code" in argv[2:]
     if not trusted:
         try:
             enter_worker()
-        except Unavailable as e:
+            VIEW = build_view(staging)
+            probe(VIEW)
+        except OSError as e:
             print(
                 f"d2lcnn grade: cannot isolate student code on this machine ({e.strerror}). "
                 "The grader needs Linux user, PID and mount namespaces: run it as root, or "
@@ -374,4 +403,4 @@ def boot(argv: list[str]) -> None:
             os._exit(3)
     from .worker import main
 
-    main(slot, None if trusted else staging)
+    main(slot)

@@ -296,14 +296,16 @@ def make_reply(job: Job, proc: Child) -> Reply:
     )
 
 
-_staging: str | None = None  # where the jobs' view goes; None: trusted code, no isolation
+_hidden: tuple[str, ...] = ()  # the folders covered in the jobs' view so far
 
 
 def handle_job(job: Job, slot: int) -> Reply:
     """Fork a sandboxed child for ``job``, collect its results and output, clean up after it."""
-    if _staging is not None:
-        if namespaces.VIEW is None:  # once, at the first job: it names the folders to hide
-            namespaces.VIEW = namespaces.build_view(_staging, job.hidden)
+    global _hidden
+    if namespaces.VIEW is not None:
+        if job.hidden != _hidden:  # the first job names the folders to hide
+            namespaces.cover(namespaces.VIEW, job.hidden)
+            _hidden = job.hidden
         scratch, on_disk = "/tmp", None  # the job's own tmpfs
     else:
         scratch = on_disk = tempfile.mkdtemp(prefix="d2lcnn-grade-")
@@ -347,11 +349,9 @@ def serve(jobs: BinaryIO, replies: int, slot: int) -> None:
             data = data[os.write(replies, data) :]
 
 
-def main(slot: int, staging: str | None) -> None:
-    """Serve jobs on stdin; ``staging``: where to mount the jobs' view (None: trusted code,
-    not isolated). Called by :func:`namespaces.boot`."""
-    global _staging
-    _staging = staging
+def main(slot: int) -> None:
+    """Serve jobs on stdin (isolated when :func:`namespaces.boot` made the view). Called by
+    :func:`namespaces.boot`."""
     jobs = os.fdopen(os.dup(0), "rb")
     replies = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)

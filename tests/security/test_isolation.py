@@ -59,12 +59,12 @@ def user_problem() -> str | None:
     return None
 
 
-def package_digest() -> str:
-    """A hash of every file of the course package and of torch's top folder."""
+def package_digest(code: Path) -> str:
+    """A hash of every file of the course package under ``code`` and of torch's top folder."""
     import torch
 
     h = hashlib.sha256()
-    for folder in (REPO / "d2lcnn", Path(torch.__file__).parent):
+    for folder in (code / "d2lcnn", Path(torch.__file__).parent):
         pattern = "*" if folder.name == "torch" else "**/*"
         for p in sorted(folder.glob(pattern)):
             if p.is_file() and "__pycache__" not in p.parts:
@@ -122,11 +122,18 @@ class Run:
         self.home = Path(f"/home/{USER}") if mode == "user" and os.getuid() == 0 else ws / "home"
         if mode == "user" and os.getuid() != 0:
             self.home = Path.home()
+        # the normal user grades with a copy of the package it owns (an instructor's own
+        # install), so only the read-only view keeps a submission from patching it
+        self.code = ws / "code" if mode == "user" and os.getuid() == 0 else REPO
 
     def prepare(self) -> None:
         ws = self.ws
         for folder in (self.subs, self.subs2, ws / "cwd" / "d2l", ws / "tmp"):
             folder.mkdir(parents=True)
+        if self.code != REPO:
+            shutil.copytree(
+                REPO / "d2lcnn", self.code / "d2lcnn", ignore=shutil.ignore_patterns("__pycache__")
+            )
         values = {
             "@OUT@": str(self.out),
             "@SUBS@": str(self.subs),
@@ -164,13 +171,13 @@ class Run:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(self.code),
             "TMPDIR": str(self.ws / "tmp"),
             "LANG": "C.UTF-8",
             TOKEN_NAME: TOKEN,
         }
         self.shm_before = shm_keys()
-        self.digest_before = package_digest()
+        self.digest_before = package_digest(self.code)
         procs = [
             subprocess.Popen(
                 self.command(subs, out),
@@ -190,7 +197,7 @@ class Run:
         self.tagged = tagged_files()
         self.shm_left = (shm_keys() - self.shm_before) | (shm_keys() & {SHM_KEY})
         self.tmp_left = sorted(os.listdir(self.ws / "tmp"))
-        self.digest_after = package_digest()
+        self.digest_after = package_digest(self.code)
         self.records, self.records2 = results(self.out), results(self.out2)
 
     def uid(self) -> int:
@@ -252,7 +259,7 @@ def test_secrets_stay_out(run):
 
 def test_results_and_package_untouched(run):
     assert run.digest_after == run.digest_before
-    assert not (REPO / "d2lcnn" / "grading" / "pwned.py").exists()
+    assert not (run.code / "d2lcnn" / "grading" / "pwned.py").exists()
     honest = run.records["honest_a.py"]
     assert honest["grader"] == "d2lcnn" and honest["score"] == 10
     assert "ptrace" not in run.records["iso_ptrace.py"]["exercises"]["corr2d"]["output"]
@@ -282,6 +289,14 @@ def test_refuses_without_namespaces_unless_trusted(tmp_path):
     proc = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True)
     assert proc.returncode == 3
     assert "cannot isolate student code" in proc.stderr and "--trusted-code" in proc.stderr
+    # namespaces allowed, but a job's own set-up refused (a container's seccomp, say): the
+    # worker's trial job at start-up finds it, before any submission
+    (tmp_path / "view").mkdir()
+    boot = boot.replace("n.enter_worker = refuse", "n.enter_view = lambda view: refuse()")
+    boot = boot.replace(repr(str(tmp_path)), repr(str(tmp_path / "view")))
+    proc = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    assert "cannot isolate student code" in proc.stderr and "Operation not permitted" in proc.stderr
     (tmp_path / "a.py").write_text((CORPUS / "honest_a.py").read_text())
     graded = subprocess.run(
         [sys.executable, "-m", "d2lcnn.cli", "grade", str(tmp_path / "a.py")]
