@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .extract import Submission
-from .mistakes import recognise, with_mistake
+from .mistakes import diagnose, with_mistake
 from .modules import ModuleCase
 from .protocol import (
     CaseError,
@@ -41,7 +41,8 @@ class Verdict:
     status: str
     feedback: str
     output: str = ""  # what the public cases printed
-    # for the class report: each case's label, whether it is hidden, its outcome (never inputs)
+    # for the class report: each case's label, whether it is hidden, its outcome, the known
+    # mistake its value shows if any (never inputs)
     cases: tuple[dict, ...] = ()
     stopped: str = ""  # why the process ended before the last case, or the grader failed
 
@@ -191,18 +192,20 @@ def _public_line(
     expected: object,
     message: CaseValue | CaseError,
     submission: Submission,
-) -> tuple[bool, str]:
-    """Whether a public case passed, and its feedback line: what differs, where it raised."""
+) -> tuple[bool, str, str]:
+    """Whether a public case passed, its feedback line (what differs, where it raised), and
+    the known mistake its value shows ('' if none)."""
     if isinstance(message, CaseError):
-        return False, f"  x  {case.label}: {_error_text(submission, message.error)}"
+        return False, f"  x  {case.label}: {_error_text(submission, message.error)}", ""
     value = decode_value(message.value)
     ok, text = case.compare(expected, value, exercise.rtol, exercise.atol)
-    if not ok:
-        text = with_mistake(text, recognise(exercise, case, value))
-    if not ok and _truncated(expected, value):
+    if ok:
+        return True, f"  ok {case.label}", ""
+    if _truncated(expected, value):
         assert isinstance(value, ReceivedTensor)
         text += f" (your tensor has dtype {value.dtype_name}: integers drop the fractions)"
-    return ok, f"  {'ok' if ok else 'x '} {case.label}" + ("" if ok else f": {text}")
+    name, sentence = diagnose(exercise, case, value) or ("", "")  # only failed cases pay
+    return False, f"  x  {case.label}: {with_mistake(text, sentence)}", name
 
 
 def _truncated(expected: object, value: object) -> bool:
@@ -226,21 +229,22 @@ DTYPE_NAMES = frozenset(
 
 def _hidden_line(
     exercise: Exercise, case: Case, expected: object, message: CaseValue | CaseError
-) -> tuple[bool, str]:
-    """Whether a hidden case passed, and a feedback line in the grader's words only."""
+) -> tuple[bool, str, str]:
+    """Whether a hidden case passed, a feedback line in the grader's words only (a known
+    mistake's sentence is one), and the known mistake its value shows ('' if none)."""
     if isinstance(message, CaseError):
         kind = message.error.type
         if kind == "NotImplementedError":
-            return False, f"  x  {case.label}: not implemented yet"
+            return False, f"  x  {case.label}: not implemented yet", ""
         named = f"raised {kind}" if kind in BUILTIN_EXCEPTIONS else "raised an exception"
-        return False, f"  x  {case.label}: {named} (a hidden case: no details are shown)"
+        return False, f"  x  {case.label}: {named} (a hidden case: no details are shown)", ""
     value = decode_value(message.value)
     ok, text = case.compare(expected, value, exercise.rtol, exercise.atol)
     if ok:
-        return True, f"  ok {case.label}"
-    mistake = recognise(exercise, case, value)
+        return True, f"  ok {case.label}", ""
+    name, mistake = diagnose(exercise, case, value) or ("", "")
     if isinstance(case, ModuleCase):  # what differs, without the values
-        return False, f"  x  {case.label}: {with_mistake(text.split(':')[0], mistake)}"
+        return False, f"  x  {case.label}: {with_mistake(text.split(':')[0], mistake)}", name
     if isinstance(expected, tuple):
         why = "wrong values" if isinstance(value, tuple) else "did not return a tuple"
     elif not isinstance(value, ReceivedTensor):
@@ -255,7 +259,7 @@ def _hidden_line(
         assert isinstance(value, ReceivedTensor)
         dtype = value.dtype_name if value.dtype_name in DTYPE_NAMES else "an integer dtype"
         why += f" (your tensor has dtype {dtype}: integers drop the fractions)"
-    return False, f"  x  {case.label}: {with_mistake(why, mistake)}"
+    return False, f"  x  {case.label}: {with_mistake(why, mistake)}", name
 
 
 def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:
@@ -281,11 +285,11 @@ def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:
 @dataclass
 class _Tally:
     outcomes: list[str]  # each case's: passed, failed, error, timeout, not run
-    mistakes: dict[int, str] = field(default_factory=dict)  # case -> recognised mistake's name
     passed: int = 0
     errors: int = 0
     stopped: tuple[str, str] | None = None  # (status, line) when a child ended early
     why: str = ""  # why it ended early
+    mistakes: dict[int, str] = field(default_factory=dict)  # case -> the known mistake it shows
 
 
 def _run_lines(
@@ -315,15 +319,14 @@ def _run_lines(
             break
         tally.errors += isinstance(got[i], CaseError)
         if hidden:
-            ok, line = _hidden_line(exercise, case, expected[i], got[i])
+            ok, line, mistake = _hidden_line(exercise, case, expected[i], got[i])
         else:
-            ok, line = _public_line(exercise, case, expected[i], got[i], submission)
+            ok, line, mistake = _public_line(exercise, case, expected[i], got[i], submission)
+        if mistake:
+            tally.mistakes[first + i] = mistake
         tally.passed += ok
         error = isinstance(got[i], CaseError)
         tally.outcomes[first + i] = "passed" if ok else "error" if error else "failed"
-        message = got[i]
-        if not ok and isinstance(message, CaseValue):  # for the class report (cached values)
-            tally.mistakes[first + i] = mistake_name(exercise, case, message)
         lines.append(line)
     return lines
 
@@ -391,16 +394,10 @@ def judge(
     feedback = "\n".join([head, *_group(lines), *setup])
     per_case = tuple(
         {"label": c.label, "hidden": i >= n_public, "status": tally.outcomes[i]}
-        | ({"mistake": tally.mistakes[i]} if tally.mistakes.get(i) else {})
+        | ({"mistake": tally.mistakes[i]} if i in tally.mistakes else {})
         for i, c in enumerate(cases)
     )
     return Verdict(score, points, status, feedback, _output(public), per_case, tally.why)
-
-
-def mistake_name(exercise: Exercise, case: Case, message: CaseValue) -> str:
-    """The name of the registered mistake that a failed case's value matches, or ''."""
-    sentence = recognise(exercise, case, decode_value(message.value))
-    return next((n for n, (_, s) in exercise.mistakes.items() if s == sentence), "")
 
 
 def _fractional(expected: object) -> bool:

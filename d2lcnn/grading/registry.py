@@ -77,7 +77,7 @@ class Exercise:
     rtol: float = 1e-4
     atol: float = 1e-5
     points: float = 10.0
-    mistakes: dict = field(default_factory=dict)
+    mistakes: dict[str, tuple[Callable[..., Any], str]] = field(default_factory=dict)
 
     def definition(self) -> str:
         """How students define it: ``def corr2d(X, K)`` or ``class Residual(nn.Module)``."""

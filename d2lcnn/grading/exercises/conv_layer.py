@@ -5,6 +5,7 @@ from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 from .common import BOOK_K, BOOK_X, CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN
+from .mistaken import corr, corr2d_mistakes, f64
 
 
 def corr2d_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -58,6 +59,7 @@ register(
         hidden_cases=corr2d_hidden,
         allowed=CONV_POOL_ALLOWED,
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=corr2d_mistakes(),
     )
 )
 
@@ -85,6 +87,26 @@ register(
         hidden_cases=corr2d_hidden,
         allowed=CONV_POOL_ALLOWED + ", and flipping the kernel (K.flip)",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes={
+            "no flip": (
+                lambda X, K: corr(X, K),
+                "Your output is a cross-correlation: a convolution flips the kernel in both "
+                "axes first (K.flip(0, 1)).",
+            ),
+            "flipped along the height only": (
+                lambda X, K: corr(X, f64(K).flip(0)),
+                "Your kernel is flipped along the height only: flip both axes (K.flip(0, 1)).",
+            ),
+            "flipped along the width only": (
+                lambda X, K: corr(X, f64(K).flip(1)),
+                "Your kernel is flipped along the width only: flip both axes (K.flip(0, 1)).",
+            ),
+            "kernel transposed": (
+                lambda X, K: corr(X, f64(K).T),
+                "Your kernel is transposed (K.T), not flipped: a convolution flips it in both "
+                "axes (K.flip(0, 1)).",
+            ),
+        },
     )
 )
 
@@ -109,5 +131,6 @@ register(
         hidden_cases=corr2d_hidden,
         allowed="Tensor.unfold (or indexing) and one einsum or matmul, without a Python loop over output positions",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=corr2d_mistakes(),
     )
 )
