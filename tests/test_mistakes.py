@@ -5,11 +5,13 @@ function stands in for a student's: on the exercise's cases (public and hidden,
 seed 0) it must fail somewhere, and there the grader's matcher must name it.
 """
 
+from functools import cache
+
 import pytest
 import torch
 
 from d2lcnn.grading.mistakes import diagnose
-from d2lcnn.grading.registry import Exercise, load_all
+from d2lcnn.grading.registry import Case, Exercise, load_all
 
 CONV_POOL = (
     "corr2d",
@@ -34,15 +36,22 @@ def _registered() -> list[tuple[str, str]]:
     return [(n, m) for n in CONV_POOL if n in registry for m in registry[n].mistakes]
 
 
+@cache
+def _cases(name: str) -> list[tuple[Case, object]]:
+    """The exercise's cases for seed 0 with the reference's values, computed once."""
+    exercise = load_all()[name]
+    return [(case, case.call(exercise.reference)) for case in exercise.cases(0)]
+
+
 def _diagnoses(exercise: Exercise, fn: object) -> list[tuple[str, str] | None]:
     """What the matcher says on each case where ``fn`` fails (cases it cannot run are skipped)."""
     found = []
-    for case in exercise.cases(0):
+    for case, expected in _cases(exercise.name):
         try:
             got = case.call(fn)
         except Exception:
             continue
-        ok, _ = case.compare(case.call(exercise.reference), got, exercise.rtol, exercise.atol)
+        ok, _ = case.compare(expected, got, exercise.rtol, exercise.atol)
         if not ok:
             found.append(diagnose(exercise, case, got))
     return found

@@ -12,6 +12,7 @@ from .common import (
     randint,
     randn,
 )
+from .mistaken import multi_1x1_mistakes, multi_in_mistakes, multi_in_out_mistakes
 
 
 def as64(*tensors: torch.Tensor) -> list[torch.Tensor]:
@@ -124,6 +125,7 @@ register(
         hidden_cases=multi_in_hidden,
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d per channel",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=multi_in_mistakes(),
     )
 )
 
@@ -143,6 +145,7 @@ register(
         hidden_cases=multi_in_out_hidden,
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d_multi_in per output channel",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=multi_in_out_mistakes(),
     )
 )
 
@@ -162,5 +165,6 @@ register(
         hidden_cases=multi_in_out_1x1_hidden,
         allowed="reshape and matmul (a 1x1 convolution is a matrix product per pixel)",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=multi_1x1_mistakes(),
     )
 )

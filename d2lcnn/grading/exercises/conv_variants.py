@@ -5,6 +5,7 @@ from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 from .common import CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
+from .mistaken import conv_transpose_mistakes, grouped_mistakes
 
 
 def conv_transpose2d_reference(X: torch.Tensor, K: torch.Tensor, stride: int = 1) -> torch.Tensor:
@@ -98,6 +99,7 @@ register(
         hidden_cases=conv_transpose2d_hidden,
         allowed="indexing and slicing (add K times each input value into the output)",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=conv_transpose_mistakes(),
     )
 )
 
@@ -118,5 +120,6 @@ register(
         hidden_cases=grouped_conv2d_hidden,
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d_multi_in_out per group",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=grouped_mistakes(),
     )
 )

@@ -6,6 +6,7 @@ from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 from .common import CONV_POOL_FORBIDDEN, randint, randn
+from .mistaken import conv1d_mistakes, conv_matrix_mistakes
 
 NOTEBOOK = "solutions/01_dense_to_conv.ipynb"
 
@@ -98,6 +99,7 @@ register(
         ),
         hidden_cases=conv_matrix_hidden,
         allowed="indexing and slicing to place the kernel's values in the matrix",
+        mistakes=conv_matrix_mistakes(),
     )
 )
 
@@ -144,5 +146,6 @@ register(
         hidden_cases=conv1d_true_hidden,
         allowed="indexing, slicing, flipping and sums over 1-D tensors",
         forbidden=CONV_POOL_FORBIDDEN + ("numpy.convolve", "numpy.correlate"),
+        mistakes=conv1d_mistakes(),
     )
 )

@@ -7,6 +7,7 @@ from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 from .common import CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
+from .mistaken import dilated_mistakes, pad_stride_mistakes
 
 NOTEBOOK = "solutions/03_padding_stride.ipynb"
 
@@ -97,6 +98,7 @@ register(
         allowed=CONV_POOL_ALLOWED
         + ", and padding with zeros yourself (torch.zeros + slicing, or F.pad)",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=pad_stride_mistakes(),
     )
 )
 
@@ -171,5 +173,6 @@ register(
         hidden_cases=corr2d_dilated_hidden,
         allowed=CONV_POOL_ALLOWED + ", and strided slicing of X",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=dilated_mistakes(),
     )
 )

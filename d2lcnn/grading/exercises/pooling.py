@@ -5,6 +5,7 @@ from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
 from .common import BOOK_X, CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
+from .mistaken import pool2d_mistakes, pool_pad_stride_mistakes
 
 
 def pool2d_pad_stride_reference(
@@ -122,6 +123,7 @@ register(
         hidden_cases=pool2d_hidden,
         allowed=CONV_POOL_ALLOWED,
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=pool2d_mistakes(),
     )
 )
 
@@ -147,5 +149,6 @@ register(
         hidden_cases=pool2d_pad_stride_hidden,
         allowed=CONV_POOL_ALLOWED + ", and padding yourself (F.pad or torch.full + slicing)",
         forbidden=CONV_POOL_FORBIDDEN,
+        mistakes=pool_pad_stride_mistakes(),
     )
 )
