@@ -244,6 +244,28 @@ def test_partial_credit_and_feedback(run):
     assert "course package's own answer" in reference
 
 
+@pytest.mark.parametrize(
+    "name, exercise, mistake",
+    [
+        ("wrong_flipped_kernel.py", "corr2d", "kernel flipped"),
+        ("wrong_flipped_kernel.py", "corr2d_multi_in", "kernel flipped"),
+        ("wrong_off_by_one.py", "corr2d", "last row and column left at zero"),
+        ("wrong_off_by_one.py", "pool2d", "one row and column short"),
+        ("wrong_sum_not_mean.py", "pool2d", "sum, not average"),
+        ("wrong_transposed.py", "corr2d_multi_in_out", "channel axis last"),
+        ("wrong_transposed.py", "corr2d_multi_in_out_1x1", "kernel reshaped as (c_i, c_o)"),
+    ],
+)
+def test_known_mistakes_named_and_recorded(run, name, exercise, mistake):
+    graded = result(run, name)["exercises"][exercise]
+    failed = [c for c in graded["cases"] if c["status"] == "failed"]
+    assert failed and {c.get("mistake") for c in failed} == {mistake}
+    assert load_all()[exercise].mistakes[mistake][1] in graded["feedback"]
+    assert not any(
+        "mistake" in c for c in result(run, "correct_loop.py")["exercises"]["corr2d"]["cases"]
+    )
+
+
 def test_feedback_shows_labels_never_hidden_inputs(run):
     for record in run[3].values():
         for e in record["exercises"].values():

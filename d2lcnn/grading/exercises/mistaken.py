@@ -321,7 +321,13 @@ def pool2d_mistakes() -> dict[str, Mistake]:
         avg_only(mode)
         return window_sum(X, pool_size) / pool_size[0] ** 2
 
+    # first: where the output is a single value, both of these give it, and this is likelier
     return {
+        "one row and column short": (
+            lambda X, pool_size, mode="max": short(pool(X, pool_size, 0, 1, mode)),
+            "Your output is one row and one column short: it has h - p_h + 1 rows and "
+            "w - p_w + 1 columns.",
+        ),
         "stride = window": (
             lambda X, pool_size, mode="max": pool(X, pool_size, 0, None, mode),
             "Your output steps the window by its own size (stride = pool_size): this pool2d "
@@ -342,11 +348,6 @@ def pool2d_mistakes() -> dict[str, Mistake]:
             ),
             "Your output is the other mode's: mode='max' takes the largest value of each "
             "window, mode='avg' its mean.",
-        ),
-        "one row and column short": (
-            lambda X, pool_size, mode="max": short(pool(X, pool_size, 0, 1, mode)),
-            "Your output is one row and one column short: it has h - p_h + 1 rows and "
-            "w - p_w + 1 columns.",
         ),
     }
 
