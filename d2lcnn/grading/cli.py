@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grade only these exercises, e.g. corr2d,pool2d (default: the submission's)",
     )
     parser.add_argument(
+        "--assignment",
+        metavar="CHAPTER",
+        help="grade every exercise of this chapter, e.g. 02_conv_layer, on submissions that do "
+        "not record theirs (.py files; notebooks record it)",
+    )
+    parser.add_argument(
         "--trusted-code",
         action="store_true",
         help="run the submissions without the sandbox's namespaces (limits only): for code "
@@ -95,6 +101,7 @@ def grade_command(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 force=args.force,
                 exercises=chosen,
+                assignment=args.assignment,
                 log=progress.log,
                 progress=progress,
                 trusted_code=args.trusted_code,

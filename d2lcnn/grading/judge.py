@@ -86,6 +86,11 @@ def broken_definition(exercise: Exercise, submission: Submission) -> Verdict:
     return _zero(exercise, "error", missing_feedback(exercise, submission))
 
 
+def not_defined(exercise: Exercise, submission: Submission) -> Verdict:
+    """``missing``: an exercise of the assignment that the submission never defines."""
+    return _zero(exercise, "missing", missing_feedback(exercise, submission))
+
+
 def forbidden_feedback(exercise: Exercise, what: str) -> str:
     """Why ``exercise`` scores 0 for using ``what``, and what it may use instead."""
     name = exercise.name

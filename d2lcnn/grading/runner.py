@@ -22,9 +22,17 @@ from pathlib import Path
 import torch
 
 from . import forbidden
+from .assignment import UnknownAssignment, absent, of_assignment, plan_for
 from .compare import to_array
 from .extract import Submission, Unreadable, read_submission
-from .judge import Verdict, broken_definition, judge, ran_every_case, static_forbidden
+from .judge import (
+    Verdict,
+    broken_definition,
+    judge,
+    not_defined,
+    ran_every_case,
+    static_forbidden,
+)
 from .modules import case_input
 from .pool import Pool, limits
 from .protocol import Job
@@ -143,27 +151,6 @@ class Batch:
     seconds: float = 0.0
 
 
-def exercises_for(submission, registry, chosen=None):
-    """The exercises a submission is graded on: ``chosen``, else its notebook's, else those it defines."""
-    if chosen:
-        return [registry[n] for n in chosen]
-    defined = submission.defined() | set(submission.broken_defs)
-    notebooks = {submission.notebook} if submission.notebook else set()
-    if not notebooks and submission.path.suffix == ".ipynb":
-        # metadata.d2lcnn deleted: the assignment is the notebook(s) whose exercises it
-        # defines, or whose name its file name carries, so deleting it never lowers max_score
-        name = submission.path.stem
-        notebooks = {
-            e.notebook
-            for e in registry.values()
-            if e.name in defined or Path(e.notebook).stem in name
-        }
-    of_notebooks = [e for e in registry.values() if e.notebook in notebooks]
-    if of_notebooks:
-        return of_notebooks
-    return [e for e in registry.values() if e.name in defined]
-
-
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -221,6 +208,7 @@ def grade(
     progress=None,
     trusted_code=False,
     seed_file=None,
+    assignment=None,
 ):
     """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
@@ -233,6 +221,8 @@ def grade(
         timeout: wall-clock seconds per exercise of a submission.
         force: regrade submissions whose results are up to date.
         exercises: grade these exercise names only, whatever the submission is.
+        assignment: grade every exercise of this chapter (e.g. ``"02_conv_layer"``), for
+            submissions that do not record theirs (see :mod:`~d2lcnn.grading.assignment`).
         log: called with one line of progress per submission.
         progress: told ``start(total)`` once planned and ``done(record)`` per submission
             (a :class:`~d2lcnn.grading.progress.Progress`).
@@ -252,6 +242,11 @@ def grade(
         raise UsageError(
             f"--exercises: unknown {', '.join(unknown)}; known: {', '.join(sorted(registry))}"
         )
+    if assignment:
+        try:
+            of_assignment(registry, assignment)
+        except UnknownAssignment as e:
+            raise UsageError(str(e)) from None
     if jobs < 1 or timeout <= 0:
         raise UsageError("--jobs and --timeout must be positive")
     files, links = collect(paths)
@@ -277,7 +272,7 @@ def grade(
         log(f"skipped {link}: a symbolic link (never followed)")
     grader.pool = Pool(max(1, min(jobs, len(files))), trusted=trusted_code)
     try:
-        todo = grader.plan(files, registry, exercises, force)
+        todo = grader.plan(files, registry, exercises, force, assignment)
         grader.progress = progress
         if progress:
             progress.start(len(todo))
@@ -308,7 +303,7 @@ class Grader:
         self.records = read_records(out)
         self.progress = None
 
-    def plan(self, files, registry, chosen, force):
+    def plan(self, files, registry, chosen, force, assignment=None):
         """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
         names, todo = result_names(files, self.records), []
         for f in files:
@@ -318,7 +313,13 @@ class Grader:
                 self.batch.unreadable.append(shown(e))
                 self.log(f"unreadable {shown(e)}")
                 continue
-            exercises, target = exercises_for(sub, registry, chosen), self.out / f"{names[f]}.json"
+            planned, target = (
+                plan_for(sub, registry, chosen, assignment),
+                self.out / f"{names[f]}.json",
+            )
+            if planned.warning:
+                self.log(f"warning: {planned.warning}")
+            exercises = planned.exercises
             if not force and self.up_to_date(target, sub, exercises):
                 self.batch.skipped.append(f)
             else:
@@ -371,6 +372,8 @@ class Grader:
             return static_forbidden(exercise, sub, hits[0])
         if exercise.name not in sub.defined() and exercise.name in sub.broken_defs:
             return broken_definition(exercise, sub)
+        if absent(sub, exercise):  # nothing to run: the submission never mentions it
+            return not_defined(exercise, sub)
         public, want = self.public_cases(exercise)
         hidden, want_hidden = self.hidden_cases(exercise, sub)
         public_reply = self.pool.execute(self.job(exercise, sub, public, True))
