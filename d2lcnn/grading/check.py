@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import forbidden
+from .grader_view import grader_skips, unseen
 from .mistakes import recognise, with_mistake
 from .registry import EXERCISES, Exercise, load_all
 
@@ -105,6 +106,10 @@ def check(name: str, fn: Any) -> None:
         f"{name}: {passed}/{total} public cases passed ({verdict}; "
         "the grader also runs hidden cases)."
     )
+    # What passes here can still fail there: the grader runs only what it keeps of the notebook.
+    for problem in [grader_skips(fn), *unseen(fn)][:5]:
+        if problem:
+            print(f"{name}: the grader would not see this: {problem}.")
     if passed != total:
         print("\n".join(lines))
 

@@ -7,14 +7,13 @@ function call what the exercise forbids, and is it defined where the grader
 looks (a top-level ``def`` in a plain code cell)?
 """
 
-import linecache
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from .check import forbidden_uses, public_results
-from .extract import _chunk
+from .grader_view import grader_skips, unseen
 from .registry import load_all
 
 # The states, from the most urgent to fix to done.
@@ -45,35 +44,6 @@ class Status:
     passed: int | None
     total: int
     next_step: str
-
-
-def grader_skips(fn: object) -> str:
-    """Why the grader would not see the definition of ``fn``; empty if it would (or if unknown).
-
-    The grader keeps only top-level ``def``/``class``/``import`` statements and
-    simple assignments of plain code cells (see :mod:`d2lcnn.grading.extract`).
-
-    Example::
-
-        >>> grader_skips(len)
-        ''
-    """
-    code = getattr(fn, "__code__", None)
-    if code is None or code.co_name == "<lambda>":
-        return ""
-    text = "".join(linecache.getlines(code.co_filename))
-    if not text:
-        return ""  # source unknown: nothing to say
-    chunk = _chunk("cell", text, [], {})
-    if chunk is None:
-        return "its cell is not plain Python (a %% cell magic or a syntax error)"
-    names = {getattr(node, "name", None) for node in chunk.kept()}
-    if code.co_name not in names:
-        return (
-            f"`def {code.co_name}` is not at the top level of its cell (inside an if, for, "
-            "with or try); the grader runs only top-level definitions"
-        )
-    return ""
 
 
 def exercise_status(name: str, fn: object) -> Status:
@@ -139,6 +109,15 @@ def exercise_status(name: str, fn: object) -> Status:
             f"line {line} uses {what}, which scores 0: use {exercise.allowed}",
         )
     skipped = grader_skips(fn)
+    if not skipped and unseen(fn):
+        return Status(
+            name,
+            UNSEEN,
+            passed,
+            total,
+            f"{unseen(fn)[0]}; compute it inside `{name}` or bind it with a plain "
+            "top-level assignment",
+        )
     if skipped:
         return Status(
             name, UNSEEN, passed, total, f"{skipped}: move `{exercise.definition()}` there"
