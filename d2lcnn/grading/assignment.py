@@ -11,6 +11,7 @@ one assignment.
 """
 
 import ast
+import os
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -78,7 +79,8 @@ def plan_for(
 
     ``chosen`` (``--exercises``) first, then ``assignment`` (``--assignment``),
     then the notebook's recorded chapter; otherwise every exercise of each
-    chapter the submission touches (a name it defines or imports), with a
+    chapter the submission touches (the exercises it defines; when it defines none, the
+    ones it imports), with a
     warning that says how to pin the assignment.
     """
     if chosen:
@@ -89,25 +91,30 @@ def plan_for(
         of_notebook = [e for e in registry.values() if e.notebook == submission.notebook]
         if of_notebook:
             return Plan(of_notebook)
-    names = mentioned(submission)
+    defined = submission.defined() | set(submission.broken_defs)
     if not submission.notebook and submission.path.suffix == ".ipynb":
         # metadata.d2lcnn deleted: the assignment is the notebook(s) whose exercises it
         # defines, or whose name its file name carries, so deleting it never lowers max_score
         notebooks = {
             e.notebook
             for e in registry.values()
-            if e.name in names or chapter(e) in submission.path.stem
+            if e.name in defined or chapter(e) in submission.path.stem
         }
         if notebooks:
             return Plan([e for e in registry.values() if e.notebook in notebooks])
+    # the chapters of what it defines; of what it imports only when it defines no exercise
+    # (a later chapter's file may import an earlier chapter's function to build on it)
+    names = defined if any(n in registry for n in defined) else mentioned(submission)
     chapters = list(dict.fromkeys(chapter(e) for e in registry.values() if e.name in names))
     if not chapters:
         return Plan([])
     exercises = [e for e in registry.values() if chapter(e) in chapters]
     first = chapters[0]
+    shown = os.fsencode(submission.path.name).decode("utf-8", "replace")
     warning = (
-        f"{submission.path.name}: no assignment recorded; graded on every exercise of "
-        f"{', '.join(chapters)} (the chapters of the functions it defines or imports). "
+        f"{shown}: no assignment recorded; graded on every exercise of "
+        f"{', '.join(chapters)} (the chapters of the exercises it defines or, defining none, "
+        "imports). "
         f"Pin it with --assignment {first} (or --exercises "
         f"{','.join(e.name for e in exercises if chapter(e) == first)})."
     )
