@@ -75,6 +75,9 @@ def statuses(record: dict) -> dict[str, str]:
 def assert_honest_graded_in_full(records: dict[str, dict]) -> None:
     for name, record in records.items():
         if name.startswith("honest_"):
-            assert record["score"] == record["max_score"], {
+            # what it defines passes; a .py is graded on its chapters, the rest of them missing
+            done = {n: e for n, e in record["exercises"].items() if e["status"] != "missing"}
+            assert done and all(e["score"] == e["max_score"] for e in done.values()), {
                 n: e["feedback"] for n, e in record["exercises"].items()
             }
+            assert record["score"] == sum(e["max_score"] for e in done.values())

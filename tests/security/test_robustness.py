@@ -44,7 +44,9 @@ def test_odd_file_names_are_graded_and_listed(security_batch, tmp_path):
     proc, records = security_batch
     shown_odd = ODD_NAME.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     for name in (LONG_NAME, shown_odd):
-        assert records[name]["score"] == records[name]["max_score"] == 20, name
+        record = records[name]  # corr2d and pool2d pass; their chapters' other exercises missing
+        assert record["score"] == 20 and record["max_score"] == 50, name
+        assert set(statuses(record).values()) == {"passed", "missing"}, name
 
 
 def test_unreadable_files_are_listed_not_parsed(security_batch):
