@@ -246,7 +246,9 @@ def test_notebooks_pose_it(name):
 def test_reference_agrees_with_solution(name):
     ex = EXERCISES[name]
     fn = solution(name)
-    for seed in SEEDS:
+    # Probing a module (building, filling, forward and backward in two modes) costs about
+    # a second a case: one seed's cases for those, four for functions.
+    for seed in SEEDS if kind(ex) in CALLABLE_KINDS else SEEDS[:1]:
         cases = ex.cases(seed)
         assert len(cases) >= len(ex.public_cases) + 5
         for case in cases:
