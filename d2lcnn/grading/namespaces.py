@@ -162,14 +162,16 @@ _pid_ns_fd = -1  # this worker's own PID namespace, to return to after forking a
 VIEW: View | None = None  # the jobs' view, once the worker has built it
 
 
-def enter_worker() -> None:
+def enter_worker(staging: str | None = None) -> None:
     """Move this worker into a private mount namespace and a PID namespace of its own (as a
     normal user, into a user namespace first, keeping its uid and gid).
 
     Call it while the process is single-threaded (before importing torch). The
     calling process stays outside, waits for the worker and exits as it did;
     the worker continues as PID 1 of the new namespace, where it may make a
-    new PID namespace for each job (see :func:`start_job`).
+    new PID namespace for each job (see :func:`start_job`). ``staging``: a
+    folder the waiting process removes once the worker is gone (the view's
+    mount point), even if the grader itself was killed.
 
     Raises:
         Unavailable: the kernel allows no user, mount or PID namespace here.
@@ -189,6 +191,12 @@ def enter_worker() -> None:
     pid = os.fork()
     if pid:
         code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        if staging is not None:  # this process shares the worker's mount namespace
+            _libc.umount2(staging.encode(), MNT_DETACH)
+            try:
+                os.rmdir(staging)
+            except OSError:
+                pass
         os._exit(code if code >= 0 else 128 - code)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -387,7 +395,7 @@ def boot(argv: list[str]) -> None:
     slot, staging, trusted = int(argv[0]), argv[1], "--trusted-code" in argv[2:]
     if not trusted:
         try:
-            enter_worker()
+            enter_worker(staging)
             VIEW = build_view(staging)
             probe(VIEW)
         except OSError as e:

@@ -281,7 +281,7 @@ def test_refuses_without_namespaces_unless_trusted(tmp_path):
     """Where the kernel allows no namespace, the worker says what to do and exits 3."""
     boot = (
         "import d2lcnn.grading.namespaces as n\n"
-        "def refuse():\n"
+        "def refuse(*args):\n"
         "    raise n.Unavailable(1, 'unshare(user, mount, pid): Operation not permitted')\n"
         "n.enter_worker = refuse\n"
         f"n.boot(['0', {str(tmp_path)!r}])\n"
@@ -292,7 +292,7 @@ def test_refuses_without_namespaces_unless_trusted(tmp_path):
     # namespaces allowed, but a job's own set-up refused (a container's seccomp, say): the
     # worker's trial job at start-up finds it, before any submission
     (tmp_path / "view").mkdir()
-    boot = boot.replace("n.enter_worker = refuse", "n.enter_view = lambda view: refuse()")
+    boot = boot.replace("n.enter_worker = refuse", "n.enter_view = refuse")
     boot = boot.replace(repr(str(tmp_path)), repr(str(tmp_path / "view")))
     proc = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr
