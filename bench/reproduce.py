@@ -8,6 +8,7 @@ written beside the figures the book published for a V100:
 
     .venv/bin/python bench/reproduce.py --models bn_lenet_scratch,bn_lenet,lenet
     .venv/bin/python bench/reproduce.py --cpu-setting     # the seven notebooks' CPU runs (~40 min)
+    .venv/bin/python bench/reproduce.py --notebooks       # execute notebooks 08-14, record their runs
     .venv/bin/python bench/reproduce.py                    # every model (hours on a CPU)
     .venv/bin/python bench/reproduce.py --models resnet18 --bf16   # on a GPU
     .venv/bin/python bench/reproduce.py --models lenet --quick     # smoke test, writes nothing
@@ -18,6 +19,12 @@ way a practitioner would: data kept on the device (``train_iter.to(device)``),
 book's own loop (``d2l.train_ch6`` style: batches on the host, copied and read
 back every step) is then timed on the same device for one epoch, so the table
 shows both throughputs from the same card.
+
+With ``--notebooks`` the solution notebooks 08-14 themselves are executed top
+to bottom, in place, as a student would run them (each picks its setting from
+the device: the CPU setting on a CPU); their stored outputs become these runs,
+each row is read from the notebook's ``train_ch6`` output, and its wall time is
+the whole notebook's.
 
 Rows accumulate in ``results/results.json`` per (model, device, setting): a new
 run replaces the row of the same model on the same device with the same
@@ -31,6 +38,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import resource
 import time
 from pathlib import Path
 
@@ -65,6 +74,21 @@ NOTEBOOK_MODELS = [
     "resnet18",
     "densenet",
 ]
+
+# The solution notebooks 08-14 and the models their train_ch6 cells train, in order.
+NOTEBOOKS = {
+    "08_alexnet": ["alexnet"],
+    "09_vgg": ["vgg11"],
+    "10_nin": ["nin"],
+    "11_googlenet": ["googlenet"],
+    "12_batch_norm": ["bn_lenet_scratch", "bn_lenet"],
+    "13_resnet": ["resnet18"],
+    "14_densenet": ["densenet"],
+}
+# The last two lines train_ch6 prints.
+FINAL_LINES = re.compile(
+    r"loss ([\d.]+), train acc ([\d.]+), test acc ([\d.]+)\s+([\d.]+) examples/sec on"
+)
 
 # The book's published results (Chinese edition, PyTorch, 10 epochs, one V100):
 # (train loss, train acc, test acc, examples/sec).
@@ -280,6 +304,94 @@ def run_model(name, num_epochs, device, bf16=False, baseline=True, note="", cpu_
     }
 
 
+def train_ch6_results(nb):
+    """(train loss, train acc, test acc, examples/sec) printed by each train_ch6 cell of ``nb``."""
+    found = []
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] != "code" or "train_ch6(" not in source:
+            continue
+        text = "".join(
+            "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stdout"
+        )
+        matches = FINAL_LINES.findall(text)
+        if matches:
+            found.append(tuple(float(v) for v in matches[-1]))
+    return found
+
+
+def run_notebook(stem, note=""):
+    """Execute ``solutions/<stem>.ipynb`` top to bottom in place; one row per train_ch6 cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    import d2lcnn
+
+    path = ROOT / "solutions" / f"{stem}.ipynb"
+    device = d2lcnn.try_gpu()  # what the notebook itself picks
+    nb = nbformat.read(path, as_version=4)
+    load = os.getloadavg()[0]
+    print(f"== {path.relative_to(ROOT)}: executing top to bottom on {device}", flush=True)
+    # The kernel is a child process: once it has exited, its CPU time counts here.
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tik = time.perf_counter()
+    client = NotebookClient(
+        nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute()
+    wall = time.perf_counter() - tik
+    nbformat.write(nb, path)
+    end = os.getloadavg()[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(
+        f"   {wall / 60:.1f} min wall, {cpu_s / 60:.1f} min of CPU time in the kernel, "
+        f"load average {load:.1f} at the start, {end:.1f} at the end",
+        flush=True,
+    )
+    results, models = train_ch6_results(nb), NOTEBOOKS[stem]
+    if len(results) != len(models):
+        raise SystemExit(
+            f"reproduce.py: {path.relative_to(ROOT)} printed {len(results)} train_ch6 results, "
+            f"expected {len(models)} ({', '.join(models)})"
+        )
+    note = f"{note}; " if note else ""
+    note += (
+        f"solutions/{stem}.ipynb executed top to bottom (wall time: the whole notebook; "
+        f"{cpu_s / 60:.1f} min of CPU time in its kernel), "
+        f"load average {load:.1f} at the start, {end:.1f} at the end"
+    )
+    rows = []
+    for name, (loss, train_acc, test_acc, speed) in zip(models, results):
+        setting = d2lcnn.training_setting(MODELS[name][2], device)
+        rows.append(
+            {
+                "model": name,
+                "device": device_label(device),
+                "setting": setting.name,
+                "epochs": setting.num_epochs,
+                "lr": setting.lr,
+                "batch_size": setting.batch_size,
+                "resize": setting.resize or 28,
+                "num_train": setting.num_train,
+                "train_loss": loss,
+                "train_acc": train_acc,
+                "test_acc": test_acc,
+                "examples_per_sec": speed,
+                "book_loop_examples_per_sec": None,
+                "wall_s": round(wall, 1),
+                "trainer": f"solutions/{stem}.ipynb (d2lcnn.train_ch6)",
+                "quick": False,
+                "date": datetime.date.today().isoformat(),
+                "torch": torch.__version__,
+                "note": note,
+            }
+        )
+    return rows
+
+
 def _key(row):
     return row["model"], row["device"], row.get("setting", "book")
 
@@ -444,6 +556,12 @@ def main(argv=None):
         "--readme",
         help="README whose results section to rewrite (default: README.md, none with --quick)",
     )
+    parser.add_argument(
+        "--notebooks",
+        action="store_true",
+        help="execute solution notebooks 08-14 (those of --models) top to bottom in place and "
+        "record their train_ch6 runs (the CPU setting on a CPU); run `d2lcnn build` afterwards",
+    )
     parser.add_argument("--note", default="", help="stored with each row, e.g. machine load")
     args = parser.parse_args(argv)
     names = parse_models(args.models or ",".join(NOTEBOOK_MODELS if args.cpu_setting else MODELS))
@@ -459,6 +577,21 @@ def main(argv=None):
     out = args.out or (None if args.quick else ROOT / "results")
     readme = args.readme or (None if args.quick else ROOT / "README.md")
     new_rows = []
+    if args.notebooks:
+        if d2lcnn.quick_mode() or args.epochs:
+            raise SystemExit(
+                "reproduce.py: --notebooks stores the notebooks' outputs: unset D2LCNN_QUICK "
+                "and leave out --quick and --epochs"
+            )
+        for stem, models in NOTEBOOKS.items():
+            if set(models) & set(names):
+                rows = run_notebook(stem, args.note)
+                new_rows += rows
+                if out is not None:
+                    write_results(rows, out, readme)
+        print()
+        print(render_table(new_rows))
+        return new_rows
     for name in names:
         new_rows.append(
             run_model(

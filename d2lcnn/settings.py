@@ -72,13 +72,13 @@ BOOK_SETTINGS = {
 # The two LeNets take under a minute at the book's setting, so they keep it.
 CPU_SETTINGS = {
     "lenet": BOOK_SETTINGS["lenet"],
-    "alexnet": Setting("cpu", 0.05, 128, 1, resize=67, num_train=20_000),
-    "vgg11": Setting("cpu", 0.05, 128, 1, resize=64, num_train=20_000),
-    "nin": Setting("cpu", 0.1, 128, 1, resize=96, num_train=20_000),
-    "googlenet": Setting("cpu", 0.1, 128, 1, resize=48, num_train=20_000),
+    "alexnet": Setting("cpu", 0.05, 64, 2, resize=67, num_train=40_000),
+    "vgg11": Setting("cpu", 0.05, 64, 2, resize=64, num_train=30_000),
+    "nin": Setting("cpu", 0.1, 64, 2, resize=67, num_train=40_000),
+    "googlenet": Setting("cpu", 0.1, 64, 2, resize=32, num_train=40_000),
     "bn_lenet": BOOK_SETTINGS["bn_lenet"],
-    "resnet18": Setting("cpu", 0.05, 256, 1, resize=48, num_train=20_000),
-    "densenet": Setting("cpu", 0.1, 256, 1, resize=48, num_train=20_000),
+    "resnet18": Setting("cpu", 0.05, 256, 2, resize=32, num_train=30_000),
+    "densenet": Setting("cpu", 0.1, 256, 2, resize=32, num_train=30_000),
 }
 
 
@@ -100,7 +100,7 @@ def training_setting(
     Example::
 
         >>> training_setting("resnet18", "cpu").resize
-        48
+        32
         >>> training_setting("resnet18", "cpu", book=True).resize
         96
     """

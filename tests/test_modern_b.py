@@ -328,6 +328,30 @@ def test_reproduce_cpu_setting_uses_the_notebook_setting(reproduce):
     assert net(torch.zeros(2, 1, setting.resize, setting.resize)).shape == (2, 10)
 
 
+def test_reproduce_reads_train_ch6_results_from_a_notebook(reproduce):
+    printed = [
+        "training on cpu\n",
+        "loss 0.412, train acc 0.851, test acc 0.838\n",
+        "512.3 examples/sec on cpu\n",
+    ]
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "train_ch6( in prose"},
+            {
+                "cell_type": "code",
+                "source": "d2lcnn.train_ch6(net, ...)",
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": printed[:2]},
+                    {"output_type": "display_data", "data": {}},
+                    {"output_type": "stream", "name": "stdout", "text": printed[2]},
+                ],
+            },
+            {"cell_type": "code", "source": "x = 1", "outputs": []},
+        ]
+    }
+    assert reproduce.train_ch6_results(nb) == [(0.412, 0.851, 0.838, 512.3)]
+
+
 def test_reproduce_leaves_a_readme_without_markers_alone(reproduce, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("no markers\n")

@@ -1,10 +1,12 @@
-"""The notebooks' text: valid nbformat 4 JSON, no stray control characters.
+"""The notebooks' text: valid nbformat 4 JSON, no stray control characters, and every
+sentence that points to a results row names a row that exists in ``results/RESULTS.md``.
 
 The check is ``.ci/check_notebooks.py``, which pre-commit also runs on staged notebooks.
 """
 
 import importlib.util
 import json
+import re
 
 import pytest
 
@@ -36,3 +38,40 @@ def test_control_characters_are_found(tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_is_clean(path):
     assert check_notebooks.problems(path) == [], path.relative_to(ROOT)
+
+
+# A sentence that points to a stored result, and how it names the row it means.
+POINTS_TO_RESULTS = re.compile(r"RESULTS\.md|results table", re.IGNORECASE)
+ROW = re.compile(r"row `([^`]+)`")
+
+
+def result_rows():
+    """The first column of every row of the table in results/RESULTS.md."""
+    lines = (ROOT / "results" / "RESULTS.md").read_text(encoding="utf-8").splitlines()
+    rows = [line.split("|")[1].strip() for line in lines if line.startswith("| ")]
+    return set(rows[1:])  # without the header
+
+
+def test_result_rows_are_read():
+    rows = result_rows()
+    assert "lenet" in rows and "model" not in rows
+
+
+@pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_pointers_to_results_name_rows_that_exist(path):
+    rows = result_rows()
+    for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] != "markdown" or not POINTS_TO_RESULTS.search(text):
+            continue
+        named = ROW.findall(text)
+        assert named, (
+            f"{path.name}, cell {i} points to the results without naming a row; "
+            "write e.g. row `resnet18 (CPU setting)` of results/RESULTS.md"
+        )
+        missing = sorted(set(named) - rows)
+        assert not missing, (
+            f"{path.name}, cell {i} points to results rows that do not exist: {missing}; "
+            f"results/RESULTS.md has {sorted(rows)}. Run bench/reproduce.py for them, "
+            "or point to a row that exists."
+        )

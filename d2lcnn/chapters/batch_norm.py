@@ -136,7 +136,7 @@ def bn_lenet(scratch=True):
     )
 
 
-# solutions/12_batch_norm.ipynb, cell 30
+# solutions/12_batch_norm.ipynb, cell 31
 def layer_norm(X, gamma, beta, eps=1e-5):
     """Layer normalization: every example standardized over all of its features.
 

@@ -2,7 +2,7 @@
 # Edit the #@save cells of that notebook, then run `d2lcnn build`.
 """Residual networks (ResNet)"""
 
-__all__ = ["Residual", "resnet_block", "resnet18"]
+__all__ = ["Residual", "resnet_block", "resnet18", "ResNeXtBlock"]
 
 from torch import nn
 from torch.nn import functional as F
@@ -101,3 +101,60 @@ def resnet18(in_channels=1, num_classes=10):
     return nn.Sequential(
         b1, b2, b3, b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, num_classes)
     )
+
+
+# solutions/13_resnet.ipynb, cell 39
+class ResNeXtBlock(nn.Module):
+    """The ResNeXt block: 1x1, grouped 3x3, 1x1 convolutions (each with batch norm) plus a shortcut.
+
+    Args:
+        input_channels: channels of the input.
+        num_channels: channels of the output.
+        groups: groups of the 3x3 convolution, as in ``nn.Conv2d``; divides the bottleneck width.
+        bot_mul: bottleneck width as a fraction of ``num_channels``.
+        use_1x1conv: put a 1x1 convolution and batch norm on the shortcut.
+        strides: stride of the 3x3 convolution (and of the 1x1 shortcut).
+
+    Example::
+
+        >>> ResNeXtBlock(32, 32, groups=16, bot_mul=1)(torch.rand(4, 32, 96, 96)).shape
+        torch.Size([4, 32, 96, 96])
+    """
+
+    def __init__(self, input_channels, num_channels, groups, bot_mul, use_1x1conv=False, strides=1):
+        super().__init__()
+        bot_channels = int(round(num_channels * bot_mul))
+        if bot_channels % groups:
+            raise ValueError(
+                f"ResNeXtBlock: groups={groups} must divide the bottleneck's "
+                f"{bot_channels} channels (num_channels * bot_mul)"
+            )
+        if not use_1x1conv and (input_channels != num_channels or strides != 1):
+            raise ValueError(
+                f"ResNeXtBlock: the identity shortcut cannot turn {input_channels} "
+                f"channels into {num_channels} with stride {strides}; "
+                "pass use_1x1conv=True"
+            )
+        self.conv1 = nn.Conv2d(input_channels, bot_channels, kernel_size=1)
+        self.conv2 = nn.Conv2d(
+            bot_channels, bot_channels, kernel_size=3, stride=strides, padding=1, groups=groups
+        )
+        self.conv3 = nn.Conv2d(bot_channels, num_channels, kernel_size=1)
+        self.bn1, self.bn2 = nn.BatchNorm2d(bot_channels), nn.BatchNorm2d(bot_channels)
+        self.bn3 = nn.BatchNorm2d(num_channels)
+        self.shortcut = None
+        if use_1x1conv:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides),
+                nn.BatchNorm2d(num_channels),
+            )
+
+    def forward(self, X):
+        Y = F.relu(self.bn1(self.conv1(X)))  # (batch, bot_channels, h, w)
+        Y = F.relu(
+            self.bn2(self.conv2(Y))
+        )  # grouped: (batch, bot_channels, h / strides, w / strides)
+        Y = self.bn3(self.conv3(Y))  # (batch, num_channels, h / strides, w / strides)
+        if self.shortcut is not None:
+            X = self.shortcut(X)
+        return F.relu(Y + X)
