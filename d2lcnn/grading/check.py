@@ -37,6 +37,7 @@ def forbidden_uses(exercise: Exercise, fn: Callable[..., Any]) -> list[tuple[str
     except (OSError, TypeError, SyntaxError):
         return []
     known = {}
+    home = getattr(fn, "__module__", None)  # "__main__" in a notebook
     for name, value in getattr(fn, "__globals__", {}).items():
         if value is fn:
             continue  # the function itself, wherever it was defined
@@ -45,8 +46,8 @@ def forbidden_uses(exercise: Exercise, fn: Callable[..., Any]) -> list[tuple[str
         elif (
             callable(value)
             and isinstance(getattr(value, "__module__", None), str)
-            and getattr(value, "__module__", None) != "__main__"
-        ):
+            and getattr(value, "__module__", None) not in ("__main__", home)
+        ):  # what is defined beside fn is the author's own, like fn
             known[name] = f"{value.__module__}.{getattr(value, '__name__', name)}"
     start = getattr(fn, "__code__", None)
     offset = start.co_firstlineno - 1 if start else 0
@@ -98,7 +99,7 @@ def check(name: str, fn: Any) -> None:
     for what, line in forbidden_uses(exercise, fn)[:3]:
         print(
             f"{name}: scores 0 points: line {line} uses {what}, which this exercise forbids. "
-            f"Use {exercise.allowed} instead."
+            f"Use {exercise.allowed} instead.{exercise.helpers_sentence()}"
         )
     total = len(exercise.public_cases)
     verdict = "all public cases passed" if passed == total else "some public cases failed"

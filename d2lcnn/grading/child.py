@@ -10,12 +10,15 @@ lying tensor subclasses, printed fake reports) can change a verdict.
 """
 
 import ast
+import linecache
 import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from . import kernels
 from .extract import PREAMBLE
+from .forbidden import course_answers, course_objects
 from .isolation import lock_down
 from .modules import case_from_input
 from .protocol import (
@@ -97,18 +100,25 @@ def describe(error: BaseException, student_files: set[str]) -> ErrorInfo:
 
 
 def arm_tripwires(exercise: Exercise, send: Callable[[Message], None]) -> Tripwires:
-    """Trip the exercise's forbidden functions and the course's own answer, before student code."""
-    import d2lcnn
-
-    references = [exercise.reference]
-    if callable(getattr(d2lcnn, exercise.name, None)):
-        references.append(getattr(d2lcnn, exercise.name))
+    """Before student code: trip the exercise's forbidden functions and every course function
+    that counts as the course's answer in it, block the forbidden kernels at the dispatcher,
+    and replace the code of the course's answers and the grader's references with tripwires
+    (so no route, not a frame nor ``gc.get_objects()``, reaches the originals)."""
+    patterns = tuple(exercise.forbidden)
+    course = course_objects()
+    answers = {n: course[n] for n in course_answers(exercise) if n in course}
     wires = Tripwires(exercise.name, send)
-    wires.install(tuple(exercise.forbidden), references)
+    wires.install(patterns, [exercise.reference, *answers.values()])
+    kernels.arm(patterns, send)
+    for name, value in answers.items():
+        wires.neutralize(value, f"d2lcnn.{name}")
+    for other in load_all().values():  # the grader's references: its own answers
+        wires.neutralize(other.reference, f"the grader's {other.name}")
     grader_trip = wires.originals.setdefault(
         id(exercise.reference), wires.make(f"the grader's {exercise.name}")
     )
     object.__setattr__(exercise, "reference", grader_trip)  # d2lcnn.check() would call it
+    linecache.clearcache()  # the course's source, should anything have read it before
     return wires
 
 

@@ -11,6 +11,8 @@ slips past (``eval`` of a string, say).
 
 import ast
 import builtins
+import functools
+import types
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -35,7 +37,63 @@ PREAMBLE_ALIASES = {
 
 def patterns_for(exercise: "Exercise") -> tuple[str, ...]:
     """The exercise's library patterns plus the course's own answers to it."""
-    return tuple(exercise.forbidden) + reference_patterns(exercise.name)
+    answers = [p for n in course_answers(exercise) for p in (f"d2lcnn.{n}", f"d2lcnn.*.{n}")]
+    return tuple(exercise.forbidden) + reference_patterns(exercise.name) + tuple(answers)
+
+
+def _names_used(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it) refers to."""
+    names: set[str] = set()
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        names.update(c.co_names)
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return names
+
+
+def course_objects() -> dict[str, object]:
+    """The course package's own functions and classes (``d2lcnn.corr2d``, ``d2lcnn.Conv2D``...)."""
+    import d2lcnn
+
+    return {
+        name: value
+        for name, value in vars(d2lcnn).items()
+        if isinstance(value, (types.FunctionType, type))
+        and str(getattr(value, "__module__", "")).startswith("d2lcnn.chapters")
+    }
+
+
+def _code_of(value: object) -> list[types.CodeType]:
+    if isinstance(value, types.FunctionType):
+        return [value.__code__]
+    return [f.__code__ for f in vars(value).values() if isinstance(f, types.FunctionType)]
+
+
+@functools.cache
+def _all_answers() -> frozenset[str]:
+    """Course functions named like a registered exercise, and every one that uses one."""
+    from .registry import load_all
+
+    objects = course_objects()
+    uses = {n: set().union(*map(_names_used, _code_of(v))) for n, v in objects.items()}
+    answers = {n for n in objects if n in load_all()}
+    grew = True
+    while grew:
+        grew = False
+        for name, used in uses.items():
+            if name not in answers and used & answers:
+                answers.add(name)
+                grew = True
+    return frozenset(answers)
+
+
+def course_answers(exercise: "Exercise") -> tuple[str, ...]:
+    """The course package's functions that count as the course's answer inside ``exercise``:
+    every one that answers an exercise (its own or a sibling's) or is built on one, except the
+    helpers it builds on (``exercise.course_helpers``), e.g. ``("Conv2D", "conv2d_true",
+    "corr2d", "corr2d_multi_in", ...)`` for ``corr2d``."""
+    return tuple(sorted(_all_answers() - set(exercise.course_helpers)))
 
 
 def reference_patterns(name: str) -> tuple[str, ...]:

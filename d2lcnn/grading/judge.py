@@ -97,11 +97,12 @@ def forbidden_feedback(exercise: Exercise, what: str) -> str:
     if what.startswith(("d2lcnn", "the grader", f"{name} is the course")):
         return (
             f"{name}: forbidden, 0 points. It uses the course package's own answer ({what}); "
-            f"write {name} yourself."
+            f"write {name} yourself." + exercise.helpers_sentence()
         )
     return (
         f"{name}: forbidden, 0 points. It uses {what}, the library function this exercise "
         f"teaches you to write yourself. Use {exercise.allowed} instead."
+        + exercise.helpers_sentence()
     )
 
 

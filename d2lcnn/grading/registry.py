@@ -59,6 +59,9 @@ class Exercise:
         forbidden: patterns of the library functions it may not call.
         rtol, atol: tolerances for comparing float outputs (float32 by default).
         points: what the exercise is worth; each case earns an equal share.
+        course_helpers: the course package's functions this exercise builds on, which it may
+            call (``("corr2d",)`` for ``corr2d_multi_in``, as the book does); every other
+            course function that answers it or a sibling counts as the course's answer.
         mistakes: known mistakes, ``{name: (function, sentence)}``: ``function``
             takes the reference's arguments and returns what that mistake
             computes (a wrong module, for module exercises); when a case fails
@@ -78,6 +81,14 @@ class Exercise:
     atol: float = 1e-5
     points: float = 10.0
     mistakes: dict[str, tuple[Callable[..., Any], str]] = field(default_factory=dict)
+    course_helpers: tuple[str, ...] = ()
+
+    def helpers_sentence(self) -> str:
+        """`` You may call the course's d2lcnn.corr2d.`` (empty when it builds on none)."""
+        if not self.course_helpers:
+            return ""
+        names = ", ".join(f"d2lcnn.{h}" for h in self.course_helpers)
+        return f" You may call the course's {names}."
 
     def definition(self) -> str:
         """How students define it: ``def corr2d(X, K)`` or ``class Residual(nn.Module)``."""

@@ -44,6 +44,12 @@ SUFFIXES = (".ipynb", ".py")
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
 
 
+# The course's answers in source form (the chapters, the grader's references): hidden from
+# sandboxed code, which gets them already imported, so `exec(inspect.getsource(...))` finds none.
+PACKAGE = Path(__file__).resolve().parents[1]
+COURSE_SOURCES = (str(PACKAGE / "chapters"), str(PACKAGE / "grading" / "exercises"))
+
+
 class UsageError(Exception):
     """Bad command-line input: nothing was graded."""
 
@@ -265,6 +271,7 @@ def grade(
     grader.hidden = sorted(
         {str(out.resolve())}
         | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
+        | set(COURSE_SOURCES)
     )
     # the workers import torch while files are read
     grader.batch.links = [shown(link) for link in links]

@@ -7,6 +7,7 @@ pipe at once and raises :class:`ForbiddenCall`. The static check (forbidden.py)
 finds most uses before the child starts; tripwires catch what it cannot see.
 """
 
+import functools
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -38,6 +39,27 @@ Target = tuple[str, str, str]  # (module name, attribute, qualified name)
 
 class ForbiddenCall(Exception):
     """Raised by a tripwire: the exercise called a function it may not use."""
+
+
+_fire_to: list[Callable[[Message], None]] = []  # the child's result pipe, for fire()
+
+
+def fire(qual: str) -> None:
+    """What a neutralized function does: report ``qual`` and raise :class:`ForbiddenCall`."""
+    for send in _fire_to:
+        send(Forbidden(qual))
+    raise ForbiddenCall(f"{qual} may not be used here")
+
+
+@functools.cache
+def _trip_code(qual: str) -> types.CodeType:
+    source = (
+        "def tripwire(*args, **kwargs):\n"
+        f"    from d2lcnn.grading.tripwires import fire\n    fire({qual!r})\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<tripwire>", "exec"), namespace)
+    return namespace["tripwire"].__code__
 
 
 _TRIP_CACHE: dict[tuple[str, ...], list[Target]] = {}
@@ -150,6 +172,17 @@ class Tripwires:
             trip = self.originals.get(id(value))
             if trip is not None and not isinstance(value, type):
                 namespace[key] = trip
+
+    def neutralize(self, value: object, qual: str) -> None:
+        """Replace the code of function ``value`` (of each method, for a class) by a tripwire's,
+        so the original is gone even through references the student may find (frames, gc)."""
+        functions = [value] if isinstance(value, types.FunctionType) else []
+        if isinstance(value, type):
+            functions = [f for f in vars(value).values() if isinstance(f, types.FunctionType)]
+        for fn in functions:
+            if not fn.__code__.co_freevars:  # a closure's code cannot be swapped; none here
+                fn.__code__ = _trip_code(qual)
+        _fire_to[:] = [self.send]
 
     def is_trip(self, value: object) -> bool:
         """Whether ``value`` is one of these tripwires."""

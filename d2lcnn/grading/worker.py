@@ -322,6 +322,8 @@ def preload(slot: int) -> None:
     torch.set_num_threads(1)  # before anything else: no OpenMP pool to break forks
     import d2lcnn  # noqa: F401  (the course package, as students import it)
 
+    from . import kernels
+    from .forbidden import course_answers
     from .registry import load_all
     from .tripwires import tripwire_targets
 
@@ -332,6 +334,8 @@ def preload(slot: int) -> None:
             pass
     for exercise in load_all().values():
         tripwire_targets(tuple(exercise.forbidden))
+        course_answers(exercise)
+    kernels.install()  # every child starts with the forbidden kernels blocked (see kernels.py)
     gc.collect()
     gc.freeze()  # a child's garbage collector then leaves the inherited heap alone (no copy-on-write storm)
 

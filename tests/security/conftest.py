@@ -43,7 +43,10 @@ def security_batch(
 ) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
     """The whole security corpus graded in one batch: (the process, its results by file name)."""
     root = tmp_path_factory.mktemp("security")
-    shutil.copytree(CORPUS, root / "subs")
+    (root / "subs").mkdir()
+    for path in CORPUS.iterdir():  # this folder's files (other test modules keep theirs in folders)
+        if path.is_file():
+            shutil.copy(path, root / "subs" / path.name)
     add_odd_files(root / "subs", root)
     proc = grade(root / "subs", "--out", root / "out", "--timeout", "5")
     return proc, results(root / "out")

@@ -126,6 +126,7 @@ register(
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d per channel",
         forbidden=CONV_POOL_FORBIDDEN,
         mistakes=multi_in_mistakes(),
+        course_helpers=("corr2d",),
     )
 )
 
@@ -146,6 +147,7 @@ register(
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d_multi_in per output channel",
         forbidden=CONV_POOL_FORBIDDEN,
         mistakes=multi_in_out_mistakes(),
+        course_helpers=("corr2d", "corr2d_multi_in"),
     )
 )
 

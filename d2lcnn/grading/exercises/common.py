@@ -50,6 +50,13 @@ CONV_POOL_FORBIDDEN = (
     "scipy.ndimage.*",
     "numpy.convolve",
     "numpy.correlate",
+    # every convolution and pooling operator, whatever its namespace (blocked at the dispatcher)
+    "torch.ops.aten.*conv*",
+    "torch.ops.aten.*pool*",
+    # compilers that would generate the kernel's loops from the forbidden operator
+    "torch.compile",
+    "torch._dynamo*",
+    "torch._inductor*",
 )
 
 

@@ -121,5 +121,6 @@ register(
         allowed=CONV_POOL_ALLOWED + ", and your own corr2d_multi_in_out per group",
         forbidden=CONV_POOL_FORBIDDEN,
         mistakes=grouped_mistakes(),
+        course_helpers=("corr2d", "corr2d_multi_in", "corr2d_multi_in_out"),
     )
 )

@@ -99,6 +99,7 @@ register(
         + ", and padding with zeros yourself (torch.zeros + slicing, or F.pad)",
         forbidden=CONV_POOL_FORBIDDEN,
         mistakes=pad_stride_mistakes(),
+        course_helpers=("corr2d",),
     )
 )
 
@@ -174,5 +175,6 @@ register(
         allowed=CONV_POOL_ALLOWED + ", and strided slicing of X",
         forbidden=CONV_POOL_FORBIDDEN,
         mistakes=dilated_mistakes(),
+        course_helpers=("corr2d",),
     )
 )

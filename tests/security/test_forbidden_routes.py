@@ -1,0 +1,65 @@
+"""Forbidden means forbidden whatever the route: the kernels are blocked at torch's dispatcher,
+every course function that answers the exercise or a sibling counts as the course's answer, and
+no original of the course or the grader is reachable (frames, gc, source)."""
+
+import pytest
+
+from d2lcnn.grading import load_all
+from d2lcnn.grading.forbidden import course_answers
+
+from .conftest import assert_honest_graded_in_full, statuses
+
+ROUTES = ("corr2d", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_multi_in_out_1x1")
+
+
+def test_dispatcher_routes_are_forbidden(security_batch):
+    record = security_batch[1]["forbidden_routes.py"]
+    assert statuses(record) == dict.fromkeys(ROUTES, "forbidden"), {
+        n: e["feedback"] for n, e in record["exercises"].items()
+    }
+    assert record["score"] == 0
+
+
+@pytest.mark.parametrize(
+    "name, what",
+    [("corr2d", "d2lcnn.corr2d_vec"), ("conv2d_true", "d2lcnn"), ("pool2d", "d2lcnn")],
+)
+def test_course_answers_of_siblings_are_forbidden(security_batch, name, what):
+    e = security_batch[1]["forbidden_course.py"]["exercises"][name]
+    assert e["status"] == "forbidden" and e["score"] == 0, e["feedback"]
+    assert "course package's own answer" in e["feedback"] and what in e["feedback"]
+
+
+@pytest.mark.parametrize("name", ["forbidden_frames.py", "forbidden_source.py"])
+def test_no_original_is_reachable(security_batch, name):
+    e = security_batch[1][name]["exercises"]["corr2d"]
+    assert e["score"] == 0, e["feedback"]
+
+
+def test_legitimate_maths_and_listed_helpers_stay_allowed(security_batch):
+    assert_honest_graded_in_full(security_batch[1])
+    assert statuses(security_batch[1]["honest_maths.py"]) == dict.fromkeys(
+        ("corr2d", "conv2d_true", "pool2d", "corr2d_multi_in"), "passed"
+    )
+
+
+def test_course_answers_are_listed_per_exercise():
+    registry = load_all()
+    assert "corr2d_vec" in course_answers(registry["corr2d"])
+    assert "corr2d" in course_answers(registry["conv2d_true"])
+    assert "pool2d_pad_stride" in course_answers(registry["pool2d"])
+    assert "corr2d" not in course_answers(registry["corr2d_multi_in"])  # the book builds on it
+    assert (
+        "You may call the course's d2lcnn.corr2d." in registry["corr2d_multi_in"].helpers_sentence()
+    )
+
+
+def test_check_names_the_helpers(capsys):
+    import d2lcnn
+
+    def corr2d_multi_in(X, K):
+        return d2lcnn.corr2d_multi_in_out(X, K[None])[0]
+
+    d2lcnn.check("corr2d_multi_in", corr2d_multi_in)
+    out = capsys.readouterr().out
+    assert "d2lcnn.corr2d_multi_in_out" in out and "You may call the course's d2lcnn.corr2d." in out
