@@ -34,7 +34,7 @@ from .judge import (
     static_forbidden,
 )
 from .modules import case_input
-from .pool import Pool, limits
+from .pool import Pool, WorkerFailed, limits
 from .protocol import Job
 from .registry import Case, Exercise, load_all
 from .secret import SecretError, hidden_seed, load_secret, secret_id
@@ -406,6 +406,8 @@ class Grader:
         for e in exercises:
             try:
                 results[e.name] = self.grade_exercise(sub, e).as_json()
+            except WorkerFailed:
+                raise  # the environment, not this submission: the batch stops (exit 3)
             except Exception as error:  # noqa: BLE001  (any failure stays this submission's)
                 results[e.name] = grader_failed(e, error).as_json()
                 self.batch.broke.append(f"{shown(sub.path)}: {e.name}: {describe(error)}")
