@@ -14,7 +14,8 @@ ROUTES = ("corr2d", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out", "corr2d_
 
 def test_dispatcher_routes_are_forbidden(security_batch):
     record = security_batch[1]["forbidden_routes.py"]
-    assert statuses(record) == dict.fromkeys(ROUTES, "forbidden"), {
+    got = {n: s for n, s in statuses(record).items() if n in ROUTES}
+    assert got == dict.fromkeys(ROUTES, "forbidden"), {
         n: e["feedback"] for n, e in record["exercises"].items()
     }
     assert record["score"] == 0
@@ -38,9 +39,9 @@ def test_no_original_is_reachable(security_batch, name):
 
 def test_legitimate_maths_and_listed_helpers_stay_allowed(security_batch):
     assert_honest_graded_in_full(security_batch[1])
-    assert statuses(security_batch[1]["honest_maths.py"]) == dict.fromkeys(
-        ("corr2d", "conv2d_true", "pool2d", "corr2d_multi_in"), "passed"
-    )
+    got = statuses(security_batch[1]["honest_maths.py"])
+    for name in ("corr2d", "conv2d_true", "pool2d", "corr2d_multi_in"):
+        assert got[name] == "passed", name
 
 
 def test_course_answers_are_listed_per_exercise():

@@ -3,7 +3,12 @@ submission's own result (or a named line in the report), the others are graded i
 
 import pytest
 
-from .conftest import LONG_NAME, ODD_NAME, assert_honest_graded_in_full, statuses
+from .conftest import (
+    LONG_NAME,
+    ODD_NAME,
+    assert_honest_graded_in_full,
+    statuses,
+)
 
 
 def test_the_batch_goes_on_and_says_which_submission_broke_it(security_batch):
