@@ -29,6 +29,7 @@ from .protocol import (
 from .registry import Case, Exercise
 
 OUTPUT_SHOWN = 2000  # characters of printed output put into the feedback
+HIDDEN_SEARCHES = 2  # hidden failed cases tried against every known mistake when none is seen
 STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "missing")
 
 
@@ -234,10 +235,15 @@ DTYPE_NAMES = frozenset(
 
 
 def _hidden_line(
-    exercise: Exercise, case: Case, expected: object, message: CaseValue | CaseError
+    exercise: Exercise,
+    case: Case,
+    expected: object,
+    message: CaseValue | CaseError,
+    suspects: list[str] | None = None,
 ) -> tuple[bool, str, str]:
     """Whether a hidden case passed, a feedback line in the grader's words only (a known
-    mistake's sentence is one), and the known mistake its value shows ('' if none)."""
+    mistake's sentence is one), and the known mistake its value shows ('' if none): of
+    ``suspects`` only, when given."""
     if isinstance(message, CaseError):
         kind = message.error.type
         if kind == "NotImplementedError":
@@ -248,7 +254,7 @@ def _hidden_line(
     ok, text = case.compare(expected, value, exercise.rtol, exercise.atol)
     if ok:
         return True, f"  ok {case.label}", ""
-    name, mistake = diagnose(exercise, case, value) or ("", "")
+    name, mistake = diagnose(exercise, case, value, suspects) or ("", "")
     if isinstance(case, ModuleCase):  # what differs, without the values
         return False, f"  x  {case.label}: {with_mistake(text.split(':')[0], mistake)}", name
     if isinstance(expected, tuple):
@@ -290,12 +296,24 @@ def _why_stopped(reply: Reply, timeout: float, hidden: bool) -> tuple[str, str]:
 
 @dataclass
 class _Tally:
+    """What the cases of one exercise came to, so far."""
+
     outcomes: list[str]  # each case's: passed, failed, error, timeout, not run
     passed: int = 0
     errors: int = 0
     stopped: tuple[str, str] | None = None  # (status, line) when a child ended early
     why: str = ""  # why it ended early
     mistakes: dict[int, str] = field(default_factory=dict)  # case -> the known mistake it shows
+    searches: int = 0  # hidden failed cases tried against every mistake
+
+    def suspects(self) -> list[str] | None:
+        """The mistakes worth trying on a hidden failed case: hidden cases are new for each
+        submission (no cached values), so only the mistakes already seen, or all of them on the
+        first few cases, then none: a wrong submission must not cost the grader seconds."""
+        seen = list(dict.fromkeys(self.mistakes.values()))
+        if seen:
+            return seen
+        return None if self.searches < HIDDEN_SEARCHES else []
 
 
 def _run_lines(
@@ -325,7 +343,9 @@ def _run_lines(
             break
         tally.errors += isinstance(got[i], CaseError)
         if hidden:
-            ok, line, mistake = _hidden_line(exercise, case, expected[i], got[i])
+            suspects = tally.suspects()
+            ok, line, mistake = _hidden_line(exercise, case, expected[i], got[i], suspects)
+            tally.searches += not ok and suspects is None
         else:
             ok, line, mistake = _public_line(exercise, case, expected[i], got[i], submission)
         if mistake:

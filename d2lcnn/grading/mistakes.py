@@ -10,6 +10,7 @@ matches the student's value, the feedback adds its sentence. Passing cases
 never evaluate a mistake, so a correct submission costs nothing more to grade.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from .compare import to_array
@@ -34,7 +35,9 @@ def _value(case: Case, name: str, fn: Any) -> Any:
     return _CACHE[key][1]
 
 
-def diagnose(exercise: Exercise, case: Case, got: Any) -> tuple[str, str] | None:
+def diagnose(
+    exercise: Exercise, case: Case, got: Any, names: Iterable[str] | None = None
+) -> tuple[str, str] | None:
     """``(name, sentence)`` of the first registered mistake whose value on ``case`` equals ``got``.
 
     Args:
@@ -42,6 +45,7 @@ def diagnose(exercise: Exercise, case: Case, got: Any) -> tuple[str, str] | None
         case: the failed case.
         got: the student's value, as the comparison received it (a tensor, or
             the grader's decoded copy of one).
+        names: try only these registered mistakes, in this order (default: all of them).
 
     Returns:
         The mistake's registered name and its sentence for the student; None
@@ -59,7 +63,8 @@ def diagnose(exercise: Exercise, case: Case, got: Any) -> tuple[str, str] | None
         >>> diagnose(exercise, case, torch.zeros(2, 2)) is None
         True
     """
-    for name, (fn, sentence) in exercise.mistakes.items():
+    for name in exercise.mistakes if names is None else names:
+        fn, sentence = exercise.mistakes[name]
         value = _value(case, name, fn)
         if value is None:
             continue
