@@ -165,7 +165,12 @@ class Run:
     def command(self, subs: Path, out: Path) -> list[str]:
         prefix = ["runuser", "-u", USER, "--"] if self.mode == "user" and os.getuid() == 0 else []
         grade = [sys.executable, "-m", "d2lcnn.cli", "grade", str(subs), "--out", str(out)]
-        return prefix + grade + ["--timeout", "8", "--jobs", "2", "--no-report"]
+        # Every file here is about corr2d: the batch grades that exercise only.
+        return (
+            prefix
+            + grade
+            + ["--exercises", "corr2d", "--timeout", "8", "--jobs", "2", "--no-report"]
+        )
 
     def grade(self) -> None:
         env = {
@@ -300,7 +305,14 @@ def test_refuses_without_namespaces_unless_trusted(tmp_path):
     (tmp_path / "a.py").write_text((CORPUS / "honest_a.py").read_text())
     graded = subprocess.run(
         [sys.executable, "-m", "d2lcnn.cli", "grade", str(tmp_path / "a.py")]
-        + ["--out", str(tmp_path / "out"), "--trusted-code", "--no-report"],
+        + [
+            "--out",
+            str(tmp_path / "out"),
+            "--exercises",
+            "corr2d",
+            "--trusted-code",
+            "--no-report",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
