@@ -35,11 +35,23 @@ def kernel_cells() -> list[str]:
     return [text for text in history or [] if isinstance(text, str) and text.strip()]
 
 
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
 def _sources(fn: Callable[..., Any]) -> list[str]:
     """The cells the function's notebook ran, else the file that defines it, as one cell."""
     cells = kernel_cells()
     if cells:
         return cells
+    if _in_kernel():
+        # A kernel that keeps no history (nbval runs cells so): the function's own
+        # file is one cell, not the notebook, so it would hide what other cells bind.
+        return []
     code = getattr(fn, "__code__", None)
     text = "".join(linecache.getlines(code.co_filename)) if code else ""
     return [text] if text else []
