@@ -194,9 +194,16 @@ def test_mistakes_counted_per_submission(graded, tmp_path):
     """Recognised mistakes (judge records each failed case's as `mistake`) are counted once
     per submission and exercise; results without them show none."""
     out, _ = graded
-    assert "no diagnosed mistake" in (out / "report.html").read_text()
     folder = tmp_path / "grades"
     shutil.copytree(out, folder)
+    for path in folder.glob("*.json"):  # the grader's own diagnoses, taken out
+        record = json.loads(path.read_text())
+        for exercise in record.get("exercises", {}).values():
+            for case in exercise.get("cases", []):
+                case.pop("mistake", None)
+        path.write_text(json.dumps(record))
+    assert cli("report", folder).returncode == 0
+    assert "no diagnosed mistake" in (folder / "report.html").read_text()
     for stem in ("wrong_off_by_one", "copy_a"):
         record = json.loads((folder / f"{stem}.json").read_text())
         for case in record["exercises"]["corr2d"]["cases"][:3]:
