@@ -3,7 +3,7 @@
 The book trains every model for 10 epochs on all 60,000 Fashion-MNIST training
 images, at 224x224 or 96x96: a minute or two per model on a GPU, one to five
 hours on a laptop CPU. So each model also has a CPU setting, chosen and
-measured on a 2-core machine to finish a notebook in about five minutes and
+measured on a 2-core machine to finish a notebook in under 10 minutes and
 still clearly learn: fewer training images and epochs, and smaller images
 where the architecture allows it. ``training_setting`` picks the book's on a
 GPU (CUDA or Apple MPS) and the CPU one on a CPU; ``book=True`` asks for the
@@ -73,12 +73,12 @@ BOOK_SETTINGS = {
 CPU_SETTINGS = {
     "lenet": BOOK_SETTINGS["lenet"],
     "alexnet": Setting("cpu", 0.05, 64, 2, resize=67, num_train=40_000),
-    "vgg11": Setting("cpu", 0.05, 64, 2, resize=64, num_train=30_000),
-    "nin": Setting("cpu", 0.1, 64, 2, resize=67, num_train=40_000),
-    "googlenet": Setting("cpu", 0.1, 64, 2, resize=32, num_train=40_000),
+    "vgg11": Setting("cpu", 0.05, 64, 2, resize=64, num_train=40_000),
+    "nin": Setting("cpu", 0.05, 64, 3, resize=67),
+    "googlenet": Setting("cpu", 0.1, 64, 2, resize=32),
     "bn_lenet": BOOK_SETTINGS["bn_lenet"],
-    "resnet18": Setting("cpu", 0.05, 256, 2, resize=32, num_train=30_000),
-    "densenet": Setting("cpu", 0.1, 256, 2, resize=32, num_train=30_000),
+    "resnet18": Setting("cpu", 0.05, 256, 2, resize=32),
+    "densenet": Setting("cpu", 0.1, 256, 3, resize=32),
 }
 
 
