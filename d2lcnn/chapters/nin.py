@@ -36,7 +36,7 @@ def nin_block(in_channels, out_channels, kernel_size, strides, padding):
 
 # solutions/10_nin.ipynb, cell 9
 def nin():
-    """NiN for 1-channel 224x224 images and 10 classes (the book's version).
+    """NiN for 1-channel images of at least 67x67 and 10 classes (the book's version, at 224x224).
 
     Returns:
         nn.Sequential mapping (batch, 1, 224, 224) to (batch, 10) logits.
