@@ -323,7 +323,7 @@ def train_ch6(
             show.epoch_done(epoch, train, test_acc)
     finally:
         torch.set_num_threads(threads)  # undo the tuning, also after an interrupt
-        show.bar.close()
+        show.close()
     show.finish(plot_path)
     examples_per_sec = train.examples * epochs / timer.sum()
     _summary(train, test_acc, examples_per_sec, device)
@@ -469,6 +469,10 @@ class _Display:
                 f"train acc {train.acc:.3f}, test acc {test_acc:.3f}",
                 flush=True,
             )
+
+    def close(self) -> None:
+        """End the progress bar (also after an interrupt)."""
+        self.bar.close()
 
     def finish(self, plot_path: str | os.PathLike[str] | None) -> None:
         """The final curves in the notebook, and saved as PNG when asked."""
