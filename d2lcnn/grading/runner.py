@@ -172,7 +172,7 @@ def result_names(files: Sequence[Path], records: dict[str, Record]) -> dict[Path
     return names
 
 
-# ---- a batch --------------------------------------------------------------------------
+# ---- a batch -----------------------------------------------------------------------
 
 
 @dataclass
@@ -293,7 +293,7 @@ def grade(
         grader.grade_all(todo, progress)
     finally:
         grader.pool.close()
-    if not todo:
+    if not todo:  # each graded submission rewrites it; with none, it is written here
         write_gradebook(results, grader.records)
     grader.batch.seconds = time.monotonic() - start
     return grader.batch
