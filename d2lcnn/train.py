@@ -10,10 +10,12 @@ one line per epoch in a script.
 import math
 import os
 import time
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sized
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from . import config
 from .data import FashionMNISTBatches
@@ -31,8 +33,20 @@ __all__ = [
     "duration_text",
 ]
 
+_T = TypeVar("_T")
+_Batches = TypeVar("_Batches", bound=Iterable[Any])
 
-def try_gpu(i=0):
+
+class Minibatches(Protocol):
+    """What ``train_ch6`` trains on: ``(X, y)`` minibatches that know how many they are
+    (a list of pairs, a ``DataLoader``, :class:`~d2lcnn.data.FashionMNISTBatches`)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+
+def try_gpu(i: int = 0) -> torch.device:
     """The ``i``-th CUDA GPU if there is one, else Apple's MPS (for ``i=0``), else the CPU.
 
     Example::
@@ -47,7 +61,7 @@ def try_gpu(i=0):
     return torch.device("cpu")
 
 
-def try_all_gpus():
+def try_all_gpus() -> list[torch.device]:
     """Every CUDA GPU, else ``[mps]`` on Apple silicon, else ``[cpu]``."""
     devices = [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())]
     if not devices and torch.backends.mps.is_available():
@@ -66,16 +80,16 @@ class Accumulator:
         (4.0, 2.0)
     """
 
-    def __init__(self, n):
+    def __init__(self, n: int) -> None:
         self.data = [0.0] * n
 
-    def add(self, *args):
+    def add(self, *args: float | torch.Tensor) -> None:
         self.data = [a + float(b) for a, b in zip(self.data, args)]
 
-    def reset(self):
+    def reset(self) -> None:
         self.data = [0.0] * len(self.data)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: int) -> float:
         return self.data[idx]
 
 
@@ -89,25 +103,25 @@ class Timer:
         (1, True)
     """
 
-    def __init__(self):
-        self.times = []
+    def __init__(self) -> None:
+        self.times: list[float] = []
         self.start()
 
-    def start(self):
+    def start(self) -> None:
         self.tik = time.perf_counter()
 
-    def stop(self):
+    def stop(self) -> float:
         """Stop the timer, record the run and return its seconds."""
         self.times.append(time.perf_counter() - self.tik)
         return self.times[-1]
 
-    def avg(self):
+    def avg(self) -> float:
         return sum(self.times) / len(self.times)
 
-    def sum(self):
+    def sum(self) -> float:
         return sum(self.times)
 
-    def cumsum(self):
+    def cumsum(self) -> list[float]:
         out, total = [], 0.0
         for t in self.times:
             total += t
@@ -115,14 +129,14 @@ class Timer:
         return out
 
 
-def _num_correct(y_hat, y):
+def _num_correct(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The number of correct predictions as a 0-d tensor on ``y_hat``'s device (no sync)."""
     if y_hat.dim() > 1 and y_hat.shape[1] > 1:
         y_hat = y_hat.argmax(dim=1)
     return (y_hat.to(y.dtype) == y).sum()
 
 
-def accuracy(y_hat, y):
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     """The number of correct predictions (a float), as in the book.
 
     Args:
@@ -137,12 +151,18 @@ def accuracy(y_hat, y):
     return float(_num_correct(y_hat, y))
 
 
-def _on_device(data_iter, device):
+def _on_device(data_iter: _Batches, device: torch.device) -> _Batches:
     """In-memory batches move to ``device`` once; other iterables move per batch."""
-    return data_iter.to(device) if isinstance(data_iter, FashionMNISTBatches) else data_iter
+    if isinstance(data_iter, FashionMNISTBatches):
+        return cast(_Batches, data_iter.to(device))  # the same class, so the same type
+    return data_iter
 
 
-def evaluate_accuracy_gpu(net, data_iter, device=None):
+def evaluate_accuracy_gpu(
+    net: Callable[..., torch.Tensor],
+    data_iter: Iterable[tuple[torch.Tensor | list[torch.Tensor], torch.Tensor]],
+    device: torch.device | str | None = None,
+) -> float:
     """The accuracy of ``net`` on ``data_iter``, computed on ``device``.
 
     Args:
@@ -220,7 +240,7 @@ def _cell_number() -> int | None:
     return None if shell is None else shell.execution_count
 
 
-def _check_args(net, num_epochs, lr):
+def _check_args(net: object, num_epochs: object, lr: float) -> None:
     if not isinstance(net, nn.Module):
         raise TypeError(f"train_ch6: net must be a torch.nn.Module, got {type(net).__name__}.")
     if not isinstance(num_epochs, int) or num_epochs < 1:
@@ -229,24 +249,24 @@ def _check_args(net, num_epochs, lr):
         raise ValueError(f"train_ch6: lr must be positive, got {lr!r}.")
 
 
-def init_weights(m):
+def init_weights(m: nn.Module) -> None:
     """The book's initialization: Xavier-uniform weights for every Linear and Conv2d."""
-    if type(m) in (nn.Linear, nn.Conv2d):
-        nn.init.xavier_uniform_(m.weight)
+    if type(m) in (nn.Linear, nn.Conv2d):  # exact types, as in the book
+        nn.init.xavier_uniform_(cast(nn.Linear | nn.Conv2d, m).weight)
 
 
 def train_ch6(
-    net,
-    train_iter,
-    test_iter,
-    num_epochs,
-    lr,
-    device,
+    net: nn.Module,
+    train_iter: Minibatches,
+    test_iter: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    num_epochs: int,
+    lr: float,
+    device: torch.device | str,
     *,
-    plot_path=None,
-    optimizer=None,
-    scheduler=None,
-):
+    plot_path: str | os.PathLike[str] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: LRScheduler | None = None,
+) -> Metrics:
     """Train ``net`` with minibatch SGD and cross-entropy, as in the book's chapter 6.
 
     Weights of Linear and Conv2d layers are first re-initialized (Xavier
@@ -285,92 +305,196 @@ def train_ch6(
     wall, device = time.perf_counter(), torch.device(device)
     plot_path = plot_path or os.environ.get("D2LCNN_PLOT")
     net.apply(init_weights)
+    epochs = _announce(num_epochs, device)
+    net.to(device)
+    train_iter, test_iter = _on_device(train_iter, device), _on_device(test_iter, device)
+    step = _Step(net, optimizer or torch.optim.SGD(net.parameters(), lr=lr), scheduler)
+    num_batches = len(train_iter)
+    if num_batches == 0:
+        raise ValueError("train_ch6: train_iter has no batches; pass a non-empty data iterator.")
+    show = _Display(epochs, num_batches, _num_batches(test_iter), device)
+    timer, threads = Timer(), torch.get_num_threads()
+    tune = _tune_threads(device, threads)
+    try:
+        for epoch in range(epochs):
+            batches = _thread_tuned(train_iter, (threads, 1)) if tune else train_iter
+            train = _train_epoch(step, batches, device, epoch, show, timer)
+            test_acc = evaluate_accuracy_gpu(net, test_iter, device)
+            show.epoch_done(epoch, train, test_acc)
+    finally:
+        torch.set_num_threads(threads)  # undo the tuning, also after an interrupt
+        show.close()
+    show.finish(plot_path)
+    examples_per_sec = train.examples * epochs / timer.sum()
+    _summary(train, test_acc, examples_per_sec, device)
+    metrics = Metrics(train.loss, train.acc, test_acc, examples_per_sec, time.perf_counter() - wall)
+    metrics.cell = _cell_number()
+    return metrics
+
+
+def _announce(num_epochs: int, device: torch.device) -> int:
+    """Print what is about to run; return the number of epochs that will (fewer in quick mode)."""
     epochs = config.epochs(num_epochs)
     if epochs < num_epochs:
         print(
             f"quick mode (D2LCNN_QUICK=1): {epochs} of {num_epochs} epochs on a slice of the data"
         )
     print("training on", device)
-    net.to(device)
-    train_iter, test_iter = _on_device(train_iter, device), _on_device(test_iter, device)
-    optimizer = optimizer or torch.optim.SGD(net.parameters(), lr=lr)
-    loss = nn.CrossEntropyLoss()
-    live, num_batches = in_notebook(), len(train_iter)
-    if num_batches == 0:
-        raise ValueError("train_ch6: train_iter has no batches; pass a non-empty data iterator.")
-    plot = LivePlot(["train loss", "train acc", "test acc"], xlim=(0, epochs), live=live)
-    if live:
-        plot.show()  # the empty axes first, so the figure sits above the progress bar
-    # The book's plot points: every num_batches // 5 batches and at the end of an epoch.
+    return epochs
+
+
+def _tune_threads(device: torch.device, threads: int) -> bool:
+    """Whether to time the first batches under two CPU thread counts and keep the faster.
+
+    On a shared CPU two OpenMP threads can run ten times slower than one (they spin
+    waiting for each other while other processes hold the cores). A user's own
+    ``OMP_NUM_THREADS`` is respected.
+    """
+    return device.type == "cpu" and threads > 1 and "OMP_NUM_THREADS" not in os.environ
+
+
+class _Step:
+    """One SGD step on a minibatch: the model, its optimizer and an optional scheduler."""
+
+    def __init__(
+        self, net: nn.Module, optimizer: torch.optim.Optimizer, scheduler: LRScheduler | None
+    ) -> None:
+        self.net, self.optimizer, self.scheduler = net, optimizer, scheduler
+        self.loss = nn.CrossEntropyLoss()
+
+    def __call__(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update the weights on ``(X, y)``; return the mean loss and the scores ``y_hat``."""
+        self.optimizer.zero_grad(set_to_none=True)
+        y_hat = self.net(X)
+        l = self.loss(y_hat, y)
+        l.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return l, y_hat
+
+
+class _EpochResult(NamedTuple):
+    """One training epoch's figures, as read at its last batch."""
+
+    loss: float  # mean training loss per example
+    acc: float  # training accuracy
+    examples: int  # training examples seen
+
+
+def _train_epoch(
+    step: _Step,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    epoch: int,
+    show: "_Display",
+    timer: Timer,
+) -> _EpochResult:
+    """One pass over ``batches``; ``timer`` counts the training only, not the drawing.
+
+    The running sums stay on the device and are read back only at the plot marks.
+    """
+    step.net.train()
+    sums, n = torch.zeros(2, device=device), 0  # (loss summed over examples, correct)
+    train_l = train_acc = math.nan  # set at the marks, and the last batch is one
+    timer.start()
+    for i, (X, y) in enumerate(batches, start=1):
+        show.eta.start(epoch, i)
+        X, y = X.to(device), y.to(device)
+        l, y_hat = step(X, y)
+        with torch.no_grad():
+            sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
+        n += len(y)
+        show.batch_done(epoch, i)
+        if i in show.marks:
+            train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
+            timer.stop()
+            show.progress(epoch, i, train_l, train_acc)
+            timer.start()
+    return _EpochResult(train_l, train_acc, n)
+
+
+def _plot_marks(num_batches: int) -> set[int]:
+    """The book's plot points: every ``num_batches // 5`` batches and the last batch.
+
+    Example::
+
+        >>> sorted(_plot_marks(12)), sorted(_plot_marks(3))
+        ([2, 4, 6, 8, 10, 12], [1, 2, 3])
+    """
     marks = {i for i in range(1, num_batches + 1) if i % max(1, num_batches // 5) == 0}
     marks.add(num_batches)
-    bar = ProgressBar(epochs * num_batches, live)
-    eta = _Estimate(epochs, num_batches, _num_batches(test_iter), device)
-    timer, threads = Timer(), torch.get_num_threads()
-    # On a shared CPU two OpenMP threads can run ten times slower than one (they spin
-    # waiting for each other while other processes hold the cores); time both, keep the faster.
-    tune = device.type == "cpu" and threads > 1 and "OMP_NUM_THREADS" not in os.environ
-    try:
-        for epoch in range(epochs):
-            net.train()
-            sums, n = torch.zeros(2, device=device), 0  # (loss summed over examples, correct)
-            timer.start()
-            batches = _thread_tuned(train_iter, (threads, 1)) if tune else train_iter
-            for i, (X, y) in enumerate(batches, start=1):
-                eta.start(epoch, i)
-                X, y = X.to(device), y.to(device)
-                optimizer.zero_grad(set_to_none=True)
-                y_hat = net(X)
-                l = loss(y_hat, y)
-                l.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                with torch.no_grad():
-                    sums += torch.stack((l * len(y), _num_correct(y_hat, y).to(sums.dtype)))
-                n += len(y)
-                if eta.stop(epoch, i):  # the first batches: say how long the whole run takes
-                    plot.set_title(f"{eta} on this machine")
-                    bar.set_description(f"{eta} on this machine")
-                    if live:
-                        plot.show()
-                if not live and eta.final(epoch, i):
-                    print(f"{eta} on this machine (timed on the first batches)", flush=True)
-                bar.update()
-                if i in marks:
-                    train_l, train_acc = (sums / n).tolist()  # the only host sync in the loop
-                    timer.stop()
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}", acc=f"{train_acc:.3f}")
-                    plot.add(epoch + i / num_batches, (train_l, train_acc, None))
-                    timer.start()
-            test_acc = evaluate_accuracy_gpu(net, test_iter, device)
-            plot.add(epoch + 1, (None, None, test_acc))
-            if not live:
-                print(
-                    f"epoch {epoch + 1}/{epochs}: loss {train_l:.3f}, "
-                    f"train acc {train_acc:.3f}, test acc {test_acc:.3f}",
-                    flush=True,
-                )
-    finally:
-        torch.set_num_threads(threads)  # undo the tuning, also after an interrupt
-        bar.close()
-    if live:
-        plot.show()
-    if plot_path:
-        plot.save(plot_path)
-    examples_per_sec = n * epochs / timer.sum()
-    print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}")
+    return marks
+
+
+class _Display:
+    """What ``train_ch6`` shows: in Jupyter the curves under a title and a progress bar,
+    in a script one printed line for the time estimate and one per epoch."""
+
+    def __init__(
+        self, epochs: int, num_batches: int, num_test_batches: int, device: torch.device
+    ) -> None:
+        self.live, self.epochs, self.num_batches = in_notebook(), epochs, num_batches
+        self.plot = LivePlot(
+            ["train loss", "train acc", "test acc"], xlim=(0, epochs), live=self.live
+        )
+        if self.live:
+            self.plot.show()  # the empty axes first, so the figure sits above the progress bar
+        self.marks = _plot_marks(num_batches)
+        self.bar = ProgressBar(epochs * num_batches, self.live)
+        self.eta = _Estimate(epochs, num_batches, num_test_batches, device)
+
+    def batch_done(self, epoch: int, i: int) -> None:
+        """After batch ``i``: the time estimate (from the first batches) and the bar."""
+        if self.eta.stop(epoch, i):
+            self.plot.set_title(f"{self.eta} on this machine")
+            self.bar.set_description(f"{self.eta} on this machine")
+            if self.live:
+                self.plot.show()
+        if not self.live and self.eta.final(epoch, i):
+            print(f"{self.eta} on this machine (timed on the first batches)", flush=True)
+        self.bar.update()
+
+    def progress(self, epoch: int, i: int, train_l: float, train_acc: float) -> None:
+        """At a plot mark: the running training loss and accuracy."""
+        self.bar.set_postfix(epoch=epoch + 1, loss=f"{train_l:.3f}", acc=f"{train_acc:.3f}")
+        self.plot.add(epoch + i / self.num_batches, (train_l, train_acc, None))
+
+    def epoch_done(self, epoch: int, train: _EpochResult, test_acc: float) -> None:
+        """The test accuracy point, and in a script the epoch's line."""
+        self.plot.add(epoch + 1, (None, None, test_acc))
+        if not self.live:
+            print(
+                f"epoch {epoch + 1}/{self.epochs}: loss {train.loss:.3f}, "
+                f"train acc {train.acc:.3f}, test acc {test_acc:.3f}",
+                flush=True,
+            )
+
+    def close(self) -> None:
+        """End the progress bar (also after an interrupt)."""
+        self.bar.close()
+
+    def finish(self, plot_path: str | os.PathLike[str] | None) -> None:
+        """The final curves in the notebook, and saved as PNG when asked."""
+        if self.live:
+            self.plot.show()
+        if plot_path:
+            self.plot.save(plot_path)
+
+
+def _summary(
+    train: _EpochResult, test_acc: float, examples_per_sec: float, device: torch.device
+) -> None:
+    """The book's two closing lines, on the last epoch."""
+    print(f"loss {train.loss:.3f}, train acc {train.acc:.3f}, test acc {test_acc:.3f}")
     print(f"{examples_per_sec:.1f} examples/sec on {device}")
-    metrics = Metrics(train_l, train_acc, test_acc, examples_per_sec, time.perf_counter() - wall)
-    metrics.cell = _cell_number()
-    return metrics
 
 
-def _num_batches(data_iter):
+def _num_batches(data_iter: Iterable[Any]) -> int:
     """``len(data_iter)``, or 0 when the iterable has no length."""
     try:
-        return len(data_iter)
-    except TypeError:
+        return len(cast(Sized, data_iter))
+    except TypeError:  # no __len__, or one that refuses (a DataLoader over an IterableDataset)
         return 0
 
 
@@ -399,18 +523,26 @@ class _Estimate:
     ``refine``; ``stop`` returns True whenever the rounded estimate changed.
     """
 
-    def __init__(self, epochs, num_batches, num_test_batches, device, refine=6):
+    def __init__(
+        self,
+        epochs: int,
+        num_batches: int,
+        num_test_batches: int,
+        device: torch.device,
+        refine: int = 6,
+    ) -> None:
         self.epochs, self.num_batches = epochs, num_batches
         self.num_test_batches, self.device = num_test_batches, device
         self.refine = min(refine, num_batches)
-        self.best, self.seconds, self.tik = math.inf, None, 0.0
+        self.best, self.tik = math.inf, 0.0
+        self.seconds: float | None = None
 
-    def start(self, epoch, i):
+    def start(self, epoch: int, i: int) -> None:
         if epoch == 0 and i <= self.refine:
             _sync(self.device)
             self.tik = time.perf_counter()
 
-    def stop(self, epoch, i):
+    def stop(self, epoch: int, i: int) -> bool:
         if epoch != 0 or i > self.refine:
             return False
         _sync(self.device)  # GPU work is queued: wait for it, or the batch looks free
@@ -419,15 +551,16 @@ class _Estimate:
         old, self.seconds = self.seconds, per_epoch * self.epochs
         return old is None or duration_text(old) != duration_text(self.seconds)
 
-    def final(self, epoch, i):
+    def final(self, epoch: int, i: int) -> bool:
         """True right after the last batch the estimate is refined with."""
         return epoch == 0 and i == self.refine
 
-    def __str__(self):
-        return duration_text(self.seconds)
+    def __str__(self) -> str:
+        """The estimate as people read it, e.g. ``"about 6 min"``."""
+        return "no estimate yet" if self.seconds is None else duration_text(self.seconds)
 
 
-def _sync(device):
+def _sync(device: torch.device) -> None:
     """Wait for the work queued on a GPU (no-op on the CPU)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -435,13 +568,15 @@ def _sync(device):
         torch.mps.synchronize()
 
 
-def _thread_tuned(batches, candidates, trials=3):
+def _thread_tuned(
+    batches: Iterable[_T], candidates: Iterable[int], trials: int = 3
+) -> Iterator[_T]:
     """Yield ``batches``, timing the first ones under each CPU thread count in ``candidates``.
 
     The time from one batch to the next is that batch's training step. After
     ``trials`` batches per candidate, the fastest count stays set for the rest.
     """
-    it, best = iter(batches), {}
+    it, best = iter(batches), dict[int, float]()
     for threads in candidates:
         torch.set_num_threads(threads)
         for _ in range(trials):
@@ -451,5 +586,5 @@ def _thread_tuned(batches, candidates, trials=3):
             tik = time.perf_counter()
             yield batch
             best[threads] = min(best.get(threads, math.inf), time.perf_counter() - tik)
-    torch.set_num_threads(min(best, key=best.get))
+    torch.set_num_threads(min(best, key=best.__getitem__))
     yield from it

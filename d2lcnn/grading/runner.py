@@ -14,11 +14,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from . import forbidden
@@ -50,29 +52,41 @@ PACKAGE = Path(__file__).resolve().parents[1]
 COURSE_SOURCES = (str(PACKAGE / "chapters"), str(PACKAGE / "grading" / "exercises"))
 
 
+Record = dict[str, Any]
+"""A result file's content, as :func:`make_record` builds it."""
+Expected = np.ndarray | tuple[np.ndarray | None, ...] | None
+"""A case's expected value as the judge compares it (see :func:`~d2lcnn.grading.compare.to_array`)."""
+Todo = tuple[Submission, list[Exercise], Path]
+"""A submission still to grade: its exercises and the result file to write."""
+
+
 class UsageError(Exception):
     """Bad command-line input: nothing was graded."""
+
+
+class Reporter(Protocol):
+    """What ``grade`` tells of its progress (:class:`~d2lcnn.grading.progress.Progress` does)."""
+
+    def start(self, total: int) -> None: ...
+
+    def done(self, record: Record) -> None: ...
 
 
 # ---- finding submissions ------------------------------------------------------------
 
 
-def collect(paths):
+def collect(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
     """``(files, links)``: the submission files under ``paths`` (files or folders), in a stable
     order, and the symbolic links found in those folders, which are never followed."""
-    files, links, problems = [], [], []
+    files: list[Path] = []
+    links: list[Path] = []
+    problems: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for p in sorted(path.rglob("*")):
-                rel = p.relative_to(path).parts
-                if any(part in SKIP_DIRS or part.startswith(".") for part in rel):
-                    continue
-                if _through_link(path, p):
-                    if p.suffix in SUFFIXES or p.is_symlink():
-                        links.append(p)
-                elif p.is_file() and p.suffix in SUFFIXES:
-                    files.append(p)
+            found, linked = _walk(path)
+            files += found
+            links += linked
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 problems.append(
@@ -91,6 +105,23 @@ def collect(paths):
             "pass student submissions or folders of them"
         )
     return unique, sorted(set(links))
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    """``(files, links)`` in ``folder``, sorted: the submission files, and the symbolic links
+    (to a submission or to a folder) met on the way; hidden and cache folders are skipped."""
+    files: list[Path] = []
+    links: list[Path] = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).parts
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel):
+            continue
+        if _through_link(folder, p):
+            if p.suffix in SUFFIXES or p.is_symlink():
+                links.append(p)
+        elif p.is_file() and p.suffix in SUFFIXES:
+            files.append(p)
+    return files, links
 
 
 def _through_link(top: Path, path: Path) -> bool:
@@ -117,7 +148,7 @@ def _safe_stem(path: Path) -> str:
     return f"{clean}-{hashlib.sha256(os.fsencode(str(path))).hexdigest()[:8]}"
 
 
-def result_names(files, records):
+def result_names(files: Sequence[Path], records: dict[str, Record]) -> dict[Path, str]:
     """``{file: result file stem}``, stable across runs into the same folder.
 
     A file keeps the name its earlier result has (``records``: ``{stem: record}``);
@@ -129,7 +160,7 @@ def result_names(files, records):
     stems: dict[str, list[Path]] = {}
     for f in files:
         stems.setdefault(_safe_stem(f), []).append(f)
-    names = {}
+    names: dict[Path, str] = {}
     for f in files:
         stem = _safe_stem(f)
         if shown(f) in earlier:
@@ -141,7 +172,7 @@ def result_names(files, records):
     return names
 
 
-# ---- a batch# ---- a batch --------------------------------------------------------------------------
+# ---- a batch -----------------------------------------------------------------------
 
 
 @dataclass
@@ -149,24 +180,25 @@ class Batch:
     """What a run did: files graded, skipped (already graded), unreadable, symbolic links
     not followed, and submissions that broke the grader (each graded ``error``, named)."""
 
-    graded: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
-    unreadable: list = field(default_factory=list)
-    links: list = field(default_factory=list)
-    broke: list = field(default_factory=list)
+    graded: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    broke: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def _atomic_write(path, text):
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) so that a reader sees the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.chmod(0o600)
     os.replace(tmp, path)
 
 
-def read_records(out):
+def read_records(out: Path) -> dict[str, Record]:
     """``{result stem: record}`` of the result files already in ``out``."""
-    records = {}
+    records: dict[str, Record] = {}
     for p in sorted(out.glob("*.json")):
         try:
             record = json.loads(p.read_text())
@@ -177,14 +209,13 @@ def read_records(out):
     return records
 
 
-def write_gradebook(out, records):
+def write_gradebook(out: Path, records: dict[str, Record]) -> None:
     """``out/gradebook.csv``: one row per result in ``records`` (``{result stem: record}``)."""
-    records = list(records.items())
-    names = sorted({n for _, r in records for n in r.get("exercises", {})})
+    names = sorted({n for r in records.values() for n in r.get("exercises", {})})
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["submission", "result", "score", "max_score", *names, "problems"])
-    for stem, r in sorted(records, key=lambda x: shown(x[1].get("submission", ""))):
+    for stem, r in sorted(records.items(), key=lambda x: shown(x[1].get("submission", ""))):
         ex = r.get("exercises", {})
         problems = "; ".join(
             f"{n}: {ex[n]['status']}" for n in names if n in ex and ex[n]["status"] != "passed"
@@ -203,19 +234,19 @@ def write_gradebook(out, records):
 
 
 def grade(
-    paths,
-    out,
-    jobs=2,
-    seed=None,
-    timeout=10.0,
-    force=False,
-    exercises=None,
-    log=print,
-    progress=None,
-    trusted_code=False,
-    seed_file=None,
-    assignment=None,
-):
+    paths: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    jobs: int = 2,
+    seed: str | int | None = None,
+    timeout: float = 10.0,
+    force: bool = False,
+    exercises: list[str] | None = None,
+    log: Callable[[str], None] = print,
+    progress: Reporter | None = None,
+    trusted_code: bool = False,
+    seed_file: str | os.PathLike[str] | None = None,
+    assignment: str | None = None,
+) -> Batch:
     """Grade every submission under ``paths`` into ``out``; see the Grading section of README.md.
 
     Args:
@@ -243,6 +274,39 @@ def grade(
     """
     start = time.monotonic()
     registry = load_all()
+    _check_usage(registry, exercises, assignment, jobs, timeout)
+    files, links = collect(paths)
+    results = _results_folder(Path(out))
+    try:
+        secret = load_secret(results, seed, seed_file)
+    except SecretError as e:
+        raise UsageError(str(e)) from None
+    grader = Grader(results, secret, timeout, log)
+    grader.hidden = _hidden_paths(results, paths)
+    grader.batch.links = [shown(link) for link in links]
+    for link in grader.batch.links:
+        log(f"skipped {link}: a symbolic link (never followed)")
+    # started before the files are read: the workers import torch meanwhile
+    grader.pool = Pool(max(1, min(jobs, len(files))), trusted=trusted_code)
+    try:
+        todo = grader.plan(files, registry, exercises, force, assignment)
+        grader.grade_all(todo, progress)
+    finally:
+        grader.pool.close()
+    if not todo:  # each graded submission rewrites it; with none, it is written here
+        write_gradebook(results, grader.records)
+    grader.batch.seconds = time.monotonic() - start
+    return grader.batch
+
+
+def _check_usage(
+    registry: dict[str, Exercise],
+    exercises: list[str] | None,
+    assignment: str | None,
+    jobs: int,
+    timeout: float,
+) -> None:
+    """Raise :class:`UsageError` for an unknown exercise or assignment or a bad number."""
     unknown = [n for n in exercises or () if n not in registry]
     if unknown:
         raise UsageError(
@@ -255,45 +319,25 @@ def grade(
             raise UsageError(str(e)) from None
     if jobs < 1 or timeout <= 0:
         raise UsageError("--jobs and --timeout must be positive")
-    files, links = collect(paths)
-    out = Path(out)
+
+
+def _results_folder(out: Path) -> Path:
+    """``out``, created private to this user if new; a :class:`UsageError` if it is a file."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder; pick another path")
     if not out.exists():
         out.mkdir(parents=True)
         out.chmod(0o700)  # grades are private (each file is 0600 too)
-    try:
-        secret = load_secret(out, seed, seed_file)
-    except SecretError as e:
-        raise UsageError(str(e)) from None
-    grader = Grader(out, secret, timeout, log)
-    # what student code must not read: the grades, and everyone's submissions
-    grader.hidden = sorted(
+    return out
+
+
+def _hidden_paths(out: Path, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """What student code must not read: the grades, everyone's submissions, the course's answers."""
+    return sorted(
         {str(out.resolve())}
         | {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
         | set(COURSE_SOURCES)
     )
-    # the workers import torch while files are read
-    grader.batch.links = [shown(link) for link in links]
-    for link in grader.batch.links:
-        log(f"skipped {link}: a symbolic link (never followed)")
-    grader.pool = Pool(max(1, min(jobs, len(files))), trusted=trusted_code)
-    try:
-        todo = grader.plan(files, registry, exercises, force, assignment)
-        grader.progress = progress
-        if progress:
-            progress.start(len(todo))
-        ex = ThreadPoolExecutor(max_workers=len(grader.pool.workers))
-        try:
-            grader.batch.graded = list(ex.map(grader.grade_submission, todo))
-        finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
-            ex.shutdown(wait=True, cancel_futures=True)
-    finally:
-        grader.pool.close()
-    if not todo:
-        write_gradebook(out, grader.records)
-    grader.batch.seconds = time.monotonic() - start
-    return grader.batch
 
 
 class Grader:
@@ -303,16 +347,23 @@ class Grader:
         self.out, self.secret, self.timeout, self.log = out, secret, timeout, log
         self.seed_id = secret_id(secret)  # the secret stays secret: results carry a hash of it
         self.batch, self.lock = Batch(), threading.Lock()
-        self.expected: dict[str, tuple[list[Case], list]] = {}
+        self.expected: dict[str, tuple[list[Case], list[Expected]]] = {}
         self.limits, self.jobs = limits(timeout), iter(range(1, 1 << 62))
         self.pool: Pool
         self.hidden: list[str] = []
         self.records = read_records(out)
-        self.progress = None
+        self.progress: Reporter | None = None
 
-    def plan(self, files, registry, chosen, force, assignment=None):
+    def plan(
+        self,
+        files: list[Path],
+        registry: dict[str, Exercise],
+        chosen: list[str] | None,
+        force: bool,
+        assignment: str | None = None,
+    ) -> list[Todo]:
         """``[(submission, exercises, result path)]`` still to grade; the rest is skipped or unreadable."""
-        names, todo = result_names(files, self.records), []
+        names, todo = result_names(files, self.records), list[Todo]()
         for f in files:
             try:
                 sub = read_submission(f)
@@ -333,7 +384,9 @@ class Grader:
                 todo.append((sub, exercises, target))
         return todo
 
-    def up_to_date(self, target, sub, exercises):
+    def up_to_date(self, target: Path, sub: Submission, exercises: list[Exercise]) -> bool:
+        """Whether ``target`` already holds this content's result, under this secret, on these
+        exercises (an unreadable or foreign file is not)."""
         try:
             old = json.loads(target.read_text())
             return (old["sha256"], old["seed_id"], sorted(old["exercises"])) == (
@@ -344,7 +397,7 @@ class Grader:
         except (OSError, ValueError, KeyError, TypeError):
             return False
 
-    def public_cases(self, exercise: Exercise) -> tuple[list[Case], list]:
+    def public_cases(self, exercise: Exercise) -> tuple[list[Case], list[Expected]]:
         """The exercise's public cases and their expected values, computed once, here."""
         with self.lock:
             if exercise.name not in self.expected:
@@ -352,7 +405,9 @@ class Grader:
                 self.expected[exercise.name] = (cases, [_expected(c, exercise) for c in cases])
             return self.expected[exercise.name]
 
-    def hidden_cases(self, exercise: Exercise, sub: Submission) -> tuple[list[Case], list]:
+    def hidden_cases(
+        self, exercise: Exercise, sub: Submission
+    ) -> tuple[list[Case], list[Expected]]:
         """This submission's hidden cases (drawn from the secret and its content), expected values."""
         gen = torch.Generator().manual_seed(hidden_seed(self.secret, sub.sha256))
         cases = list(exercise.hidden_cases(gen))
@@ -370,6 +425,17 @@ class Grader:
             limits=self.limits,
             hidden=tuple(self.hidden),
         )
+
+    def grade_all(self, todo: list[Todo], progress: Reporter | None) -> None:
+        """Grade ``todo``, one thread per worker, each submission on the next free one."""
+        self.progress = progress
+        if progress:
+            progress.start(len(todo))
+        ex = ThreadPoolExecutor(max_workers=len(self.pool.workers))
+        try:
+            self.batch.graded = list(ex.map(self.grade_submission, todo))
+        finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
+            ex.shutdown(wait=True, cancel_futures=True)
 
     def grade_exercise(self, sub: Submission, exercise: Exercise) -> Verdict:
         """One exercise of one submission: static checks here, then the public cases in one
@@ -397,12 +463,12 @@ class Grader:
             self.timeout,
         )
 
-    def grade_submission(self, item):
+    def grade_submission(self, item: Todo) -> Path:
         """Grade one submission, write its result and the gradebook; a failure of the grader on
         it (a bug, a recursion, an odd file) becomes that submission's ``error``, named."""
         sub, exercises, target = item
         t0 = time.monotonic()
-        results = {}
+        results: dict[str, Record] = {}
         for e in exercises:
             try:
                 results[e.name] = self.grade_exercise(sub, e).as_json()
@@ -412,9 +478,8 @@ class Grader:
                 results[e.name] = grader_failed(e, error).as_json()
                 self.batch.broke.append(f"{shown(sub.path)}: {e.name}: {describe(error)}")
         record = make_record(sub, exercises, results, self.seed_id, time.monotonic() - t0)
-        with (
-            self.lock
-        ):  # one result file and the gradebook after each submission: a crash loses nothing
+        # one result file and the gradebook after each submission: a crash loses nothing
+        with self.lock:
             _atomic_write(target, json.dumps(record, indent=1) + "\n")
             self.records[target.stem] = record
             write_gradebook(self.out, self.records)
@@ -443,31 +508,24 @@ def grader_failed(exercise: Exercise, error: BaseException) -> Verdict:
     return Verdict(0.0, exercise.points, "error", feedback, stopped="the grader failed")
 
 
-def _expected(case, exercise):
+def _expected(case: Case, exercise: Exercise) -> Expected:
+    """The reference's value on ``case``, as plain arrays (a tuple of them for a tuple)."""
     value = case.call(exercise.reference)
     if isinstance(value, tuple):
         return tuple(to_array(v) for v in value)
     return to_array(value)
 
 
-def make_record(sub, chosen, results, seed_id, seconds):
+def make_record(
+    sub: Submission,
+    chosen: Sequence[Exercise],
+    results: dict[str, Record],
+    seed_id: str,
+    seconds: float,
+) -> Record:
     """The result file: ours plus Gradescope's results.json fields (score, tests, output...)."""
     score = round(sum(r["score"] for r in results.values()), 2)
     max_score = round(sum(r["max_score"] for r in results.values()), 2)
-    tests = []
-    for e in chosen:
-        r = results[e.name]
-        text = r["feedback"] + (f"\n\nPrinted output:\n{r['output']}" if r["output"] else "")
-        tests.append(
-            {
-                "name": e.signature,
-                "score": r["score"],
-                "max_score": r["max_score"],
-                "status": "passed" if r["status"] == "passed" else "failed",
-                "output": text,
-                "visibility": "visible",
-            }
-        )
     notes = []
     if sub.syntax_errors:
         notes.append("Cells with syntax errors were skipped: " + "; ".join(sub.syntax_errors[:5]))
@@ -483,9 +541,28 @@ def make_record(sub, chosen, results, seed_id, seconds):
         "score": score,
         "max_score": max_score,
         "exercises": {n: dict(r) for n, r in results.items()},  # Verdict.as_json
-        "tests": tests,
+        "tests": _gradescope_tests(chosen, results),
         "execution_time": round(seconds, 3),
         "output": output,
         "visibility": "visible",
         "stdout_visibility": "hidden",
     }
+
+
+def _gradescope_tests(chosen: Sequence[Exercise], results: dict[str, Record]) -> list[Record]:
+    """Gradescope's ``tests``: one per exercise, its feedback followed by what the code printed."""
+    tests = []
+    for e in chosen:
+        r = results[e.name]
+        text = r["feedback"] + (f"\n\nPrinted output:\n{r['output']}" if r["output"] else "")
+        tests.append(
+            {
+                "name": e.signature,
+                "score": r["score"],
+                "max_score": r["max_score"],
+                "status": "passed" if r["status"] == "passed" else "failed",
+                "output": text,
+                "visibility": "visible",
+            }
+        )
+    return tests

@@ -24,7 +24,9 @@ class SecretError(ValueError):
     """The secret cannot be read (a missing or empty seed file)."""
 
 
-def load_secret(out: Path, seed: str | int | None = None, seed_file: Path | None = None) -> str:
+def load_secret(
+    out: Path, seed: str | int | None = None, seed_file: str | os.PathLike[str] | None = None
+) -> str:
     """The batch's secret: ``seed``, else ``seed_file``'s content, else ``$D2LCNN_SEED``, else the
     one stored in ``out`` (a new random one the first time, stored with mode 0600)."""
     if seed is None and seed_file is not None:
