@@ -137,16 +137,6 @@ def cmd_release(args: argparse.Namespace) -> int:
         f"({made.checked_lines} solution lines searched for); stand-ins for the graded answers "
         f"the package saves: {', '.join(made.stand_ins) or 'none'}"
     )
-    if made.in_references:
-        print(
-            f"warning: {len(made.in_references)} solution line(s) are in the self-check's "
-            "references (d2lcnn/grading/exercises/), which ship because d2lcnn.check computes "
-            "the expected values with them; the module exercises' references are written like "
-            "their answers:",
-            file=sys.stderr,
-        )
-        for line in made.in_references:
-            print(f"  {line}", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,8 @@
 """The student release: no solutions, no seed, no solution text; its package works with the
 graded answers replaced by stand-ins, and its notebooks run to their first stub."""
 
+import ast
+import inspect
 import json
 import os
 import re
@@ -13,18 +15,49 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+import d2lcnn.release as release_module
 from d2lcnn import build
+from d2lcnn.grading.registry import load_all
+from d2lcnn.grading.stand_in import LIBRARY
 from d2lcnn.release import MIN_LINE, ReleaseError, leaks, release
 
 ROOT = Path(__file__).resolve().parents[1]
 # notebooks whose cells before the first stub use stand-ins (corr2d, corr2d_multi_in_out, ...)
 RUN = ("02_conv_layer", "04_channels", "06_conv_variants", "12_batch_norm")
+# graded exercises whose answer must not ship, functions and modules alike
+GRADED = (
+    "corr2d",
+    "pool2d",
+    "batch_norm",
+    "vgg_block",
+    "nin_block",
+    "Inception",
+    "Residual",
+    "BatchNorm",
+    "DenseBlock",
+    "conv_block",
+    "transition_block",
+    "lenet",
+)
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     folder = tmp_path_factory.mktemp("release") / "course"
     return release(ROOT, folder)
+
+
+def public_lines():
+    """Every stripped line of the student notebooks: what students see anyway."""
+    public = set()
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(nb.read_text())["cells"]:
+            public |= {ln.strip() for ln in "".join(cell["source"]).splitlines()}
+    return public
+
+
+def long_lines(text):
+    return {ln.strip() for ln in text.splitlines() if len(ln.strip()) >= MIN_LINE}
 
 
 def answer_lines():
@@ -35,8 +68,42 @@ def answer_lines():
         for cell in json.loads(path.read_text())["cells"]:
             text = "".join(cell["source"])
             for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S):
-                lines |= {ln.strip() for ln in region.splitlines() if len(ln.strip()) >= MIN_LINE}
+                lines |= long_lines(region)
     return lines
+
+
+def graded_code_lines():
+    """``{exercise: lines}`` of the code that answers each graded exercise: the body of its
+    ``#@save`` definition in solutions/ and the grader's reference, unless that reference is
+    a library form that ships on purpose (d2lcnn.grading.stand_in.LIBRARY)."""
+    exercises = load_all()
+    found = {name: set() for name in exercises}
+    for path in (ROOT / "solutions").glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            text = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "#@save" not in text:
+                continue
+            for node in ast.parse(text).body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in found:
+                    body = ast.get_source_segment(text, node).splitlines()[1:]  # not the header
+                    found[node.name] |= long_lines("\n".join(body))
+    for name, exercise in exercises.items():
+        if exercise.reference not in LIBRARY.values():
+            found[name] |= long_lines(inspect.getsource(exercise.reference))
+    return found
+
+
+def shipped_lines(folder):
+    """``{file: its stripped lines}`` for every text file of the release (notebooks: cells)."""
+    shipped = {}
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.suffix == ".pt":
+            continue
+        text = path.read_text(errors="replace")
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+        shipped[path] = {ln.strip() for ln in text.splitlines()}
+    return shipped
 
 
 def test_what_ships(released):
@@ -62,33 +129,42 @@ def test_what_ships(released):
 def test_no_solution_text_anywhere(released):
     answers = answer_lines()
     assert "Y[i, j] = (X[i : i + h, j : j + w] * K).sum()" in answers
-    public = set()
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        for cell in json.loads(nb.read_text())["cells"]:
-            public |= {ln.strip() for ln in "".join(cell["source"]).splitlines()}
-    references = released.folder / "d2lcnn" / "grading" / "exercises"
-    for path in released.folder.rglob("*"):
-        if path.is_file() and not path.is_relative_to(references):
-            text = path.read_text(errors="replace")
-            if path.suffix == ".ipynb":
-                text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
-            shipped = {ln.strip() for ln in text.splitlines()}
-            assert not (shipped & answers) - public, path
+    public = public_lines()
+    for path, lines in shipped_lines(released.folder).items():
+        assert not (lines & answers) - public, path
 
 
-def test_what_the_self_check_references_give_away(released):
-    """The self-check's references ship; those of the module exercises (chapters 07-14) are
-    written like their answers, and the release says so. No function exercise's answer is
-    among them (the conv/pool references use the library ops the exercises forbid)."""
-    assert released.in_references
-    notebooks = {re.search(r"from (\d\d)_", f).group(1) for f in released.in_references}
-    assert notebooks <= {f"{n:02d}" for n in range(7, 15)}
+def test_no_graded_code_anywhere(released):
+    """No line of any graded exercise's answer (its #@save definition, the grader's reference)
+    ships, for function and module exercises alike; the grader's exercise definitions stay home."""
+    code = graded_code_lines()
+    public = public_lines()
+    for name in GRADED:  # each of these has answer code that the notebooks do not show
+        assert code[name] - public, name
+    assert "layers.append(nn.MaxPool2d(kernel_size=2, stride=2))" in code["vgg_block"]
+    shipped = set().union(*shipped_lines(released.folder).values())
+    for name, lines in code.items():
+        assert not (lines - public) & shipped, name
+    exercises = released.folder / "d2lcnn" / "grading" / "exercises"
+    assert [p.name for p in exercises.iterdir()] == ["__init__.py"]
+
+
+def test_library_forms_are_the_grader_references():
+    """A function stand-in computes exactly what the grader expects (it is the same function)."""
+    exercises = load_all()
+    for name, fn in LIBRARY.items():
+        assert exercises[name].reference is fn, name
 
 
 def test_graded_answers_are_stand_ins(released):
     assert {"corr2d", "pool2d", "batch_norm", "corr2d_multi_in_out"} <= set(released.stand_ins)
     conv = (released.folder / "d2lcnn" / "chapters" / "conv_layer.py").read_text()
     assert 'return stand_in("corr2d", X, K)' in conv and "for i in range" not in conv
+    assert {"vgg_block", "Residual", "Inception", "DenseBlock", "lenet"} <= set(released.stand_ins)
+    resnet = (released.folder / "d2lcnn" / "chapters" / "resnet.py").read_text()
+    residual = next(n for n in ast.parse(resnet).body if getattr(n, "name", "") == "Residual")
+    assert [getattr(n, "name", None) for n in residual.body] == [None, "__init__"]  # doc, raise
+    assert 'missing("Residual", "13_resnet.ipynb")' in ast.get_source_segment(resnet, residual)
 
 
 def test_the_check_catches_a_leak(released, tmp_path):
@@ -99,6 +175,20 @@ def test_the_check_catches_a_leak(released, tmp_path):
     assert len(found) == 1 and "cheat.md" in found[0] and "02_conv_layer" in found[0]
     with pytest.raises(ReleaseError, match="not empty"):
         release(ROOT, leaked)
+
+
+def test_a_leak_is_refused(tmp_path, monkeypatch):
+    """Solution text anywhere in the output stops the release: the message names the file, the
+    line and what to do, and nothing is left behind."""
+    answer = "Y[i, j] = (X[i : i + h, j : j + w] * K).sum()"
+    monkeypatch.setattr(release_module, "STUDENT_README", release_module.STUDENT_README + answer)
+    folder = tmp_path / "course"
+    with pytest.raises(ReleaseError) as refused:
+        release(ROOT, folder)
+    message = str(refused.value)
+    assert message.startswith("refused:") and f"README.md: {answer!r}" in message
+    assert "02_conv_layer" in message and "run `d2lcnn release` again" in message
+    assert not folder.exists()
 
 
 def test_release_package_runs_later_chapters(released):
@@ -148,3 +238,59 @@ def test_release_notebook_runs_to_its_first_stub(released, name, monkeypatch):
                 assert index == stop + 1 and e.ename == "NotImplementedError", (
                     f"{name}, cell {index}: {e.ename}: {e.evalue}"
                 )
+
+
+SELF_CHECK = """
+import torch
+from torch import nn
+import d2lcnn
+
+def corr2d(X, K):
+    h, w = K.shape
+    Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
+    return Y
+
+def flipped(X, K):
+    return corr2d(X, torch.flip(K, (0, 1)))
+
+def vgg_block(num_convs, in_channels, out_channels):
+    layers = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
+        in_channels = out_channels
+    return nn.Sequential(*layers, nn.MaxPool2d(kernel_size=2, stride=2))
+
+def no_pooling(num_convs, in_channels, out_channels):
+    return nn.Sequential(*list(vgg_block(num_convs, in_channels, out_channels))[:-1])
+
+for name, fn in [("corr2d", corr2d), ("corr2d", flipped), ("vgg_block", vgg_block),
+                 ("vgg_block", no_pooling)]:
+    d2lcnn.check(name, fn)
+try:
+    d2lcnn.vgg_block(1, 1, 4)
+except NotImplementedError as e:
+    print(e)
+"""
+
+
+def test_self_check_in_the_release(released):
+    """In the release the self-check passes a correct answer and names a known mistake, from
+    the recorded values alone; the course's own module exercise is not there to call."""
+    out = subprocess.run(
+        [sys.executable, "-c", SELF_CHECK],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(released.folder)),
+        timeout=120,
+        cwd=released.folder,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert text.count("corr2d: 3/3 public cases passed") == 1
+    assert "corr2d: 0/3 public cases passed" in text and "kernel flipped" in text
+    assert text.count("vgg_block: 2/2 public cases passed") == 1
+    assert "vgg_block: 0/2 public cases passed" in text and "without its max pooling" in text
+    assert "d2lcnn.vgg_block is a graded exercise (09_vgg.ipynb)" in text

@@ -25,7 +25,7 @@ from torch import nn
 
 from .compare import compare, to_array
 from .protocol import CaseInput, ProbeInput
-from .registry import Case
+from .registry import Case, Recorded
 
 # Captured when the grader's modules are imported, before any student code runs.
 _Module, _Tensor = nn.Module, torch.Tensor
@@ -250,6 +250,8 @@ class ModuleCase(Case):
     steps: bool = False
 
     def call(self, fn: Callable) -> tuple:
+        if isinstance(fn, Recorded):  # the student release's reference: its recorded probe
+            return fn.value(self)
         module = Case.call(self, fn)
         return (probe_steps if self.steps else probe_filled)(module, self)
 

@@ -30,6 +30,8 @@ class Case:
 
     def call(self, fn: Callable[..., Any]) -> Any:
         """``fn(*args, **kwargs)`` on fresh copies of the inputs, in this case's grad mode."""
+        if isinstance(fn, Recorded):
+            return fn.value(self)
         args = [a.clone() if isinstance(a, torch.Tensor) else a for a in self.args]
         kwargs = {
             k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
@@ -102,6 +104,76 @@ class Exercise:
         return list(self.public_cases) + list(self.hidden_cases(gen))
 
 
+class Recorded:
+    """A reference (or a known mistake) in the student release: only its values on the public cases.
+
+    ``d2lcnn release`` computes them with the real function and ships this table instead
+    of the code, so the release holds no implementation of a graded exercise; the
+    self-check (``d2lcnn.check``) reads them back through :meth:`Case.call`.
+
+    Example::
+
+        >>> case = Case("two", (2,))
+        >>> double = Recorded("double", {"two": 4})
+        >>> case.call(double)
+        4
+    """
+
+    def __init__(self, name: str, values: dict[str, Any]) -> None:
+        self.name, self.values = name, values
+
+    def value(self, case: Case) -> Any:
+        """The recorded value of ``case`` (by its label); only public cases were recorded."""
+        if case.label not in self.values:
+            raise KeyError(f"{self.name}: the student release records public cases only")
+        return self.values[case.label]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"{self.name}: the student release ships its values on the public cases, not its code"
+        )
+
+
+def no_hidden_cases(gen: torch.Generator) -> list[Case]:
+    """The hidden cases of a released exercise: none (the grader keeps them)."""
+    return []
+
+
+def record(exercise: Exercise) -> Exercise:
+    """``exercise`` with its reference and mistakes replaced by their values on the public cases.
+
+    What the student release ships: no code of the reference, the known mistakes or
+    the hidden-case generator.
+    """
+    from dataclasses import replace
+
+    labels = [c.label for c in exercise.public_cases]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{exercise.name}: public case labels must be unique to record them")
+
+    def values(fn: Callable[..., Any]) -> dict[str, Any]:
+        out = {}
+        for case in exercise.public_cases:
+            try:
+                out[case.label] = case.call(fn)
+            except Exception:
+                continue  # a mistake that cannot run on this input never matches it
+        return out
+
+    return replace(
+        exercise,
+        reference=Recorded(exercise.name, values(exercise.reference)),
+        hidden_cases=no_hidden_cases,
+        mistakes={
+            name: (Recorded(f"{exercise.name}: {name}", values(fn)), sentence)
+            for name, (fn, sentence) in exercise.mistakes.items()
+        },
+    )
+
+
+# Where the student release keeps its recorded exercises (see :func:`record`).
+RECORDED = Path(__file__).parent / "recorded.pt"
+
 EXERCISES: dict[str, Exercise] = {}
 
 
@@ -116,7 +188,9 @@ def register(exercise: Exercise) -> Exercise:
 def load_all() -> dict[str, Exercise]:
     """Import every chapter module of ``exercises/`` so that all exercises are registered."""
     folder = Path(__file__).parent / "exercises"
-    for info in pkgutil.iter_modules([str(folder)]):
-        if info.name != "common":
-            importlib.import_module(f"{__package__}.exercises.{info.name}")
+    chapters = [i.name for i in pkgutil.iter_modules([str(folder)]) if i.name != "common"]
+    if not chapters and RECORDED.exists() and not EXERCISES:  # the student release
+        EXERCISES.update(torch.load(RECORDED, weights_only=False))
+    for name in chapters:
+        importlib.import_module(f"{__package__}.exercises.{name}")
     return EXERCISES

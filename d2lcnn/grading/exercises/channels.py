@@ -1,9 +1,9 @@
 """Exercises of the chapter "Multiple input and output channels" (solutions/04_channels.ipynb)."""
 
 import torch
-from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from ..stand_in import corr2d_multi_in_out_reference, corr2d_multi_in_reference
 from .common import (
     BOOK_MULTI_K,
     BOOK_MULTI_X,
@@ -13,23 +13,6 @@ from .common import (
     randn,
 )
 from .mistaken import multi_1x1_mistakes, multi_in_mistakes, multi_in_out_mistakes
-
-
-def as64(*tensors: torch.Tensor) -> list[torch.Tensor]:
-    return [torch.as_tensor(t, dtype=torch.float64) for t in tensors]
-
-
-def corr2d_multi_in_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(c_i, h, w) X with (c_i, kh, kw) K, summed over channels, by ``F.conv2d``."""
-    X, K = as64(X, K)
-    return F.conv2d(X[None], K[None])[0, 0]  # (h - kh + 1, w - kw + 1)
-
-
-def corr2d_multi_in_out_reference(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(c_i, h, w) X with (c_o, c_i, kh, kw) K, by ``F.conv2d``."""
-    X, K = as64(X, K)
-    return F.conv2d(X[None], K)[0]  # (c_o, h - kh + 1, w - kw + 1)
-
 
 _gen = torch.Generator().manual_seed(4)
 RAND_X = torch.randn(3, 5, 6, generator=_gen)  # (c_i, h, w)

@@ -1,24 +1,11 @@
 """Exercises of the chapter "Convolution variants" (solutions/06_conv_variants.ipynb)."""
 
 import torch
-from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from ..stand_in import conv_transpose2d_reference, grouped_conv2d_reference
 from .common import CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
 from .mistaken import conv_transpose_mistakes, grouped_mistakes
-
-
-def conv_transpose2d_reference(X: torch.Tensor, K: torch.Tensor, stride: int = 1) -> torch.Tensor:
-    """Transposed convolution of (h, w) X with (kh, kw) K, by ``F.conv_transpose2d``."""
-    X, K = (torch.as_tensor(t, dtype=torch.float64) for t in (X, K))
-    return F.conv_transpose2d(X[None, None], K[None, None], stride=stride)[0, 0]
-
-
-def grouped_conv2d_reference(X: torch.Tensor, K: torch.Tensor, groups: int) -> torch.Tensor:
-    """(c_i, h, w) X with (c_o, c_i // groups, kh, kw) K in ``groups`` groups, by ``F.conv2d``."""
-    X, K = (torch.as_tensor(t, dtype=torch.float64) for t in (X, K))
-    return F.conv2d(X[None], K, groups=groups)[0]  # (c_o, h - kh + 1, w - kw + 1)
-
 
 _gen = torch.Generator().manual_seed(6)
 

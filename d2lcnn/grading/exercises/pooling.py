@@ -1,33 +1,11 @@
 """Exercises of the chapter "Pooling" (solutions/05_pooling.ipynb)."""
 
 import torch
-from torch.nn import functional as F
 
 from ..registry import Case, Exercise, register
+from ..stand_in import pool2d_pad_stride_reference, pool2d_reference
 from .common import BOOK_X, CONV_POOL_ALLOWED, CONV_POOL_FORBIDDEN, randint, randn
 from .mistaken import pool2d_mistakes, pool_pad_stride_mistakes
-
-
-def pool2d_pad_stride_reference(
-    X: torch.Tensor,
-    pool_size: tuple[int, int],
-    padding: tuple[int, int] = (0, 0),
-    stride: tuple[int, int] | None = None,
-    mode: str = "max",
-) -> torch.Tensor:
-    """Pooling of a (h, w) X by ``F.max_pool2d`` / ``F.avg_pool2d`` (zeros padded, counted)."""
-    X = torch.as_tensor(X, dtype=torch.float64)[None, None]  # (1, 1, h, w)
-    stride = pool_size if stride is None else stride
-    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
-    return pool(X, pool_size, stride=stride, padding=padding)[0, 0]
-
-
-def pool2d_reference(
-    X: torch.Tensor, pool_size: tuple[int, int], mode: str = "max"
-) -> torch.Tensor:
-    """Pooling of a (h, w) X with stride 1 and no padding."""
-    return pool2d_pad_stride_reference(X, pool_size, (0, 0), (1, 1), mode)
-
 
 ARANGE_X = torch.arange(16.0).reshape(4, 4)
 _gen = torch.Generator().manual_seed(5)
