@@ -1,6 +1,6 @@
 """Known mistakes: each registered one is recognised on a case where it goes wrong.
 
-For every mistake of every convolution and pooling exercise, the mistake's own
+For every mistake of every convolution, pooling and batch-norm function exercise, the mistake's own
 function stands in for a student's: on the exercise's cases (public and hidden,
 seed 0) it must fail somewhere, and there the grader's matcher must name it.
 """
@@ -28,6 +28,7 @@ CONV_POOL = (
     "conv_transpose2d",
     "conv1d_true",
     "conv_matrix",
+    "batch_norm",
 )
 
 
@@ -88,3 +89,44 @@ def test_check_names_the_mistake(capsys: pytest.CaptureFixture[str]) -> None:
     check("corr2d", exercise.mistakes["kernel flipped"][0])
     out = capsys.readouterr().out
     assert exercise.mistakes["kernel flipped"][1] in out
+
+
+# A student's batch_norm with the book's structure; the markers are where the mistakes go.
+BATCH_NORM = """
+def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
+    if not torch.is_grad_enabled():
+        X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
+    else:
+        dims = (0,) if X.dim() == 2 else AXES
+        n = X.numel() // X.shape[1]
+        mean = X.mean(dim=dims, keepdim=True)
+        var = ((X - mean) ** 2).mean(dim=dims, keepdim=True)
+        X_hat = (X - mean) / torch.sqrt(var + eps)
+        moving_mean = (1 - momentum) * moving_mean + momentum * mean
+        moving_var = (1 - momentum) * moving_var + momentum * var * RUNNING
+    return gamma * X_hat + beta, moving_mean.detach(), moving_var.detach()
+"""
+
+
+@pytest.mark.parametrize(
+    "axes, running, mistake",
+    [
+        ("(0, 2, 3)", "n / (n - 1)", None),
+        ("(0, 2, 3)", "1", "biased running variance"),
+        ("(0,)", "n / (n - 1)", "statistics over the batch axis only"),
+    ],
+)
+def test_check_names_a_batch_norm_mistake(
+    axes: str, running: str, mistake: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A student's own code (float32, written like the book's) is named by its mistake."""
+    from conftest import run_cell
+    from d2lcnn.grading.check import check
+
+    source = BATCH_NORM.replace("AXES", axes).replace("RUNNING", running)
+    check("batch_norm", run_cell(source, {"torch": torch})["batch_norm"])
+    out = capsys.readouterr().out
+    if mistake is None:
+        assert "4/4 public cases passed" in out
+    else:
+        assert load_all()["batch_norm"].mistakes[mistake][1] in out, out

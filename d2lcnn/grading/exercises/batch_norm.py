@@ -96,6 +96,82 @@ def batch_norm_hidden(gen: torch.Generator) -> list[Case]:
     return cases
 
 
+def batch_norm_mistake(
+    X: torch.Tensor,
+    gamma: torch.Tensor,
+    beta: torch.Tensor,
+    moving_mean: torch.Tensor,
+    moving_var: torch.Tensor,
+    eps: float,
+    momentum: float,
+    *,
+    norm_unbiased: bool = False,
+    running_unbiased: bool = True,
+    axes_4d: tuple[int, ...] = (0, 2, 3),
+    batch_stats: bool = False,
+    with_eps: bool = True,
+    momentum_inverted: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What ``batch_norm`` returns with one known mistake switched on, in float64.
+
+    The defaults compute the reference's values; each keyword is one mistake:
+    the unbiased variance in the normalisation, the biased one in the running
+    update, statistics over the wrong axes of a 4-D input, batch statistics under
+    ``torch.no_grad()``, no ``eps``, or the running average's weights swapped.
+    """
+    X, gamma, beta, mean0, var0 = (
+        torch.as_tensor(t, dtype=torch.float64) for t in (X, gamma, beta, moving_mean, moving_var)
+    )
+    eps = eps if with_eps else 0.0
+    if not (torch.is_grad_enabled() or batch_stats):
+        return gamma * (X - mean0) / torch.sqrt(var0 + eps) + beta, mean0, var0
+    axes = (0,) if X.dim() == 2 else axes_4d
+    mean = X.mean(dim=axes, keepdim=True)
+    var = X.var(dim=axes, keepdim=True, correction=int(norm_unbiased))
+    Y = gamma * (X - mean) / torch.sqrt(var + eps) + beta
+    n = X.numel() // X.shape[1]  # values per feature, as the solution counts them
+    biased = X.var(dim=axes, keepdim=True, correction=0)
+    running = biased * n / (n - 1) if running_unbiased else biased
+    weight = 1 - momentum if momentum_inverted else momentum
+    return Y, (1 - weight) * mean0 + weight * mean, (1 - weight) * var0 + weight * running
+
+
+BATCH_NORM_MISTAKES = {
+    "unbiased variance in the normalisation": (
+        partial(batch_norm_mistake, norm_unbiased=True),
+        "Your output is normalised with the unbiased batch variance (divided by n - 1): "
+        "normalise with the batch's own spread, the mean of (X - mean) ** 2; only the running "
+        "variance gets the unbiased estimate.",
+    ),
+    "biased running variance": (
+        partial(batch_norm_mistake, running_unbiased=False),
+        "Your running variance is updated with the biased batch variance: the running "
+        "estimate takes the unbiased one, var * n / (n - 1), as PyTorch does.",
+    ),
+    "statistics over the batch axis only": (
+        partial(batch_norm_mistake, axes_4d=(0,)),
+        "For (batch, channels, h, w) input your statistics are per channel and per pixel "
+        "(a mean over axis 0 only): average over axes (0, 2, 3), one mean and variance per "
+        "channel.",
+    ),
+    "batch statistics in inference": (
+        partial(batch_norm_mistake, batch_stats=True),
+        "Under torch.no_grad() (inference) your function normalises with the batch's own "
+        "statistics: use moving_mean and moving_var there, and return them unchanged.",
+    ),
+    "no eps": (
+        partial(batch_norm_mistake, with_eps=False),
+        "Your function divides by sqrt(var) without eps: add eps to the variance before the "
+        "square root.",
+    ),
+    "momentum inverted": (
+        partial(batch_norm_mistake, momentum_inverted=True),
+        "Your running statistics weigh the batch by 1 - momentum: with PyTorch's convention "
+        "the new value is (1 - momentum) * old + momentum * batch statistic.",
+    ),
+}
+
+
 register(
     Exercise(
         name="batch_norm",
@@ -106,6 +182,7 @@ register(
         hidden_cases=batch_norm_hidden,
         allowed="reductions (mean, var) and elementwise arithmetic on X",
         forbidden=BATCH_NORM_FORBIDDEN,
+        mistakes=BATCH_NORM_MISTAKES,
     )
 )
 
