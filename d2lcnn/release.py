@@ -30,6 +30,7 @@ import inspect
 import json
 import os
 import shutil
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,9 +159,16 @@ def graded_code(root: Path) -> dict[str, str]:
             if fn in shipped:
                 continue
             try:
-                texts[f"the grader's {name} ({fn.__module__})"] = inspect.getsource(fn)
+                source = inspect.getsource(fn).splitlines()
             except (OSError, TypeError):
                 continue  # built-in or generated: no text to leak
+            try:
+                node = ast.parse(textwrap.dedent("\n".join(source))).body[0]
+            except SyntaxError:  # a lambda's line, cut from its statement: all of it counts
+                node = None
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):  # its body: a signature
+                source = source[_body_start(node) - 1 :]  # (`gamma: torch.Tensor,`) is no answer
+            texts[f"the grader's {name} ({fn.__module__}.{fn.__name__})"] = "\n".join(source)
     return texts
 
 
