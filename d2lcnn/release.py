@@ -162,12 +162,13 @@ def graded_code(root: Path) -> dict[str, str]:
                 source = inspect.getsource(fn).splitlines()
             except (OSError, TypeError):
                 continue  # built-in or generated: no text to leak
+            parsed: ast.stmt | None = None
             try:
-                node = ast.parse(textwrap.dedent("\n".join(source))).body[0]
+                parsed = ast.parse(textwrap.dedent("\n".join(source))).body[0]
             except SyntaxError:  # a lambda's line, cut from its statement: all of it counts
-                node = None
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):  # its body: a signature
-                source = source[_body_start(node) - 1 :]  # (`gamma: torch.Tensor,`) is no answer
+                pass
+            if isinstance(parsed, (ast.FunctionDef, ast.ClassDef)):  # its body: a signature
+                source = source[_body_start(parsed) - 1 :]  # (`gamma: torch.Tensor,`) is no answer
             texts[f"the grader's {name} ({fn.__module__}.{fn.__name__})"] = "\n".join(source)
     return texts
 

@@ -10,6 +10,7 @@ from ..modules import ModuleCase
 from ..registry import Case, Exercise, register
 from ..stand_in import batch_norm_reference
 from .common import block_case, randint
+from .mistaken import Mistake
 
 # The library calls that would do the whole exercise in one line.
 BATCH_NORM_FORBIDDEN = (
@@ -136,7 +137,7 @@ def batch_norm_mistake(
     return Y, (1 - weight) * mean0 + weight * mean, (1 - weight) * var0 + weight * running
 
 
-BATCH_NORM_MISTAKES = {
+BATCH_NORM_MISTAKES: dict[str, Mistake] = {
     "unbiased variance in the normalisation": (
         partial(batch_norm_mistake, norm_unbiased=True),
         "Your output is normalised with the unbiased batch variance (divided by n - 1): "
