@@ -295,3 +295,38 @@ def test_self_check_in_the_release(released):
     assert text.count("vgg_block: 2/2 public cases passed") == 1
     assert "vgg_block: 0/2 public cases passed" in text and "without its max pooling" in text
     assert "d2lcnn.vgg_block is a graded exercise (09_vgg.ipynb)" in text
+
+
+EVERY_ANSWER = """
+import contextlib, io, pathlib, sys
+import d2lcnn
+from d2lcnn.grading.registry import load_all
+
+for path in sorted(pathlib.Path(sys.argv[1]).glob("[!_]*.py")):  # not __init__
+    namespace = {"__name__": "__main__"}  # the answers as a student's notebook defines them
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    for name in sorted(set(load_all()) & set(namespace)):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            d2lcnn.check(name, namespace[name])
+        print(next(line for line in out.getvalue().splitlines() if "public cases" in line))
+"""
+
+
+def test_every_saved_answer_passes_the_release_self_check(released):
+    """Each graded answer the repository saves (function and module exercises alike) passes
+    the release's self-check, which holds only the recorded values: they are the grader's."""
+    out = subprocess.run(
+        [sys.executable, "-c", EVERY_ANSWER, str(ROOT / "d2lcnn" / "chapters")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(released.folder)),
+        timeout=300,
+        cwd=released.folder,
+    )
+    assert out.returncode == 0, out.stderr
+    results = dict(line.split(": ", 1) for line in out.stdout.splitlines())
+    assert set(GRADED) <= set(results) and set(results) == set(released.stand_ins)
+    for name, result in results.items():
+        passed, total = result.split(" ")[0].split("/")
+        assert passed == total, f"{name}: {result}"
