@@ -7,11 +7,12 @@ pipe at once and raises :class:`ForbiddenCall`. The static check (forbidden.py)
 finds most uses before the child starts; tripwires catch what it cannot see.
 """
 
+import fnmatch
 import functools
+import re
 import sys
 import types
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
 from typing import Any
 
 import torch
@@ -72,6 +73,8 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
     """
     if patterns in _TRIP_CACHE:
         return _TRIP_CACHE[patterns]
+    # one regular expression for all the patterns first: most names match none (0.6 s less)
+    any_pattern = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
     targets = []
     for modname in TRIPWIRE_MODULES:
         module = sys.modules.get(modname)
@@ -79,7 +82,9 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
             continue
         for attr, value in list(vars(module).items()):
             qual = f"{modname}.{attr}"
-            hits = [p for p in patterns if fnmatchcase(qual, p)]
+            if not any_pattern.match(qual):
+                continue
+            hits = [p for p in patterns if fnmatch.fnmatchcase(qual, p)]
             if not hits or not callable(value) or isinstance(value, types.ModuleType):
                 continue
             # "module.*" means what that module defines, not what it imported (torch, Tensor...)
@@ -95,7 +100,7 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
         if n.startswith("aten::")
     ]
     for op in sorted(set(aten)):
-        if any(fnmatchcase(f"torch.ops.aten.{op}", p) for p in patterns):
+        if any_pattern.match(f"torch.ops.aten.{op}"):
             targets.append(("torch.ops.aten", op, f"torch.ops.aten.{op}"))
     _TRIP_CACHE[patterns] = targets
     return targets
