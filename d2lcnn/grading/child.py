@@ -99,14 +99,19 @@ def describe(error: BaseException, student_files: set[str]) -> ErrorInfo:
     return ErrorInfo(_type(error).__name__[:80], message, tuple(frames[-3:]))
 
 
+def course_answer_objects(exercise: Exercise) -> dict[str, object]:
+    """``{name: course function}`` of what counts as the course's answer in ``exercise``."""
+    course = course_objects()
+    return {n: course[n] for n in course_answers(exercise) if n in course}
+
+
 def arm_tripwires(exercise: Exercise, send: Callable[[Message], None]) -> Tripwires:
     """Before student code: trip the exercise's forbidden functions and every course function
     that counts as the course's answer in it, block the forbidden kernels at the dispatcher,
     and replace the code of the course's answers and the grader's references with tripwires
     (so no route, not a frame nor ``gc.get_objects()``, reaches the originals)."""
     patterns = tuple(exercise.forbidden)
-    course = course_objects()
-    answers = {n: course[n] for n in course_answers(exercise) if n in course}
+    answers = course_answer_objects(exercise)
     wires = Tripwires(exercise.name, send)
     wires.install(patterns, [exercise.reference, *answers.values()])
     kernels.arm(patterns, send)

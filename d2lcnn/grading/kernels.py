@@ -81,9 +81,28 @@ def _register(ops: list[str]) -> None:
     _libraries.extend(libraries.values())
 
 
-def install() -> None:
-    """Block every convolution and pooling kernel; in the worker, before any fork (0.1 s)."""
-    _register(blocked_ops())
+_installed: list[str] = []  # what install() blocked, listed once in the worker
+_kept: dict[tuple[str, ...], list[str]] = {}  # patterns -> the blocks they keep, per worker
+
+
+def install(exercise_patterns: tuple[tuple[str, ...], ...] = ()) -> None:
+    """Block every convolution and pooling kernel; in the worker, before any fork (0.1 s).
+
+    Also works out, for each of ``exercise_patterns``, which blocks a child keeps, so that
+    :func:`arm` repeats none of that listing in every child.
+    """
+    _installed[:] = blocked_ops()
+    for patterns in exercise_patterns:
+        kept(patterns)
+    _register(_installed)
+
+
+def kept(patterns: tuple[str, ...]) -> list[str]:
+    """The blocked operators that ``patterns`` forbid (all of :func:`install`'s, for conv/pool
+    exercises); worked out once per worker for each set of patterns."""
+    if patterns not in _kept:
+        _kept[patterns] = [op for op in _installed if covered(op, patterns)]
+    return _kept[patterns]
 
 
 def covered(op: str, patterns: tuple[str, ...]) -> bool:
@@ -96,9 +115,8 @@ def covered(op: str, patterns: tuple[str, ...]) -> bool:
 def arm(patterns: tuple[str, ...], send: Callable[[Message], None]) -> None:
     """In the child, before student code: keep the blocks ``patterns`` forbid, drop the others,
     report each blocked call on ``send``, and leave the registrations reachable from C only."""
-    ops = blocked_ops()
-    keep = [op for op in ops if covered(op, patterns)]
-    if len(keep) < len(ops):  # this exercise allows some of them (batch norm, NiN...)
+    keep = kept(patterns)
+    if len(keep) < len(_installed):  # this exercise allows some of them (batch norm, NiN...)
         for library in _libraries:
             library.reset()
         _libraries.clear()

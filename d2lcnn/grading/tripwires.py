@@ -7,11 +7,12 @@ pipe at once and raises :class:`ForbiddenCall`. The static check (forbidden.py)
 finds most uses before the child starts; tripwires catch what it cannot see.
 """
 
+import fnmatch
 import functools
+import re
 import sys
 import types
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
 from typing import Any
 
 import torch
@@ -72,6 +73,8 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
     """
     if patterns in _TRIP_CACHE:
         return _TRIP_CACHE[patterns]
+    # one regular expression for all the patterns first: most names match none (0.6 s less)
+    any_pattern = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
     targets = []
     for modname in TRIPWIRE_MODULES:
         module = sys.modules.get(modname)
@@ -79,7 +82,9 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
             continue
         for attr, value in list(vars(module).items()):
             qual = f"{modname}.{attr}"
-            hits = [p for p in patterns if fnmatchcase(qual, p)]
+            if not any_pattern.match(qual):
+                continue
+            hits = [p for p in patterns if fnmatch.fnmatchcase(qual, p)]
             if not hits or not callable(value) or isinstance(value, types.ModuleType):
                 continue
             # "module.*" means what that module defines, not what it imported (torch, Tensor...)
@@ -95,10 +100,46 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
         if n.startswith("aten::")
     ]
     for op in sorted(set(aten)):
-        if any(fnmatchcase(f"torch.ops.aten.{op}", p) for p in patterns):
+        if any_pattern.match(f"torch.ops.aten.{op}"):
             targets.append(("torch.ops.aten", op, f"torch.ops.aten.{op}"))
     _TRIP_CACHE[patterns] = targets
     return targets
+
+
+# references' ids -> ((module name, attribute) holding one, {module name: module scanned})
+_SITES: dict[frozenset[int], tuple[list[tuple[str, str]], dict[str, types.ModuleType]]] = {}
+
+
+def _course_modules() -> list[tuple[str, types.ModuleType]]:
+    return [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if (name == "d2lcnn" or name.startswith("d2lcnn.")) and module is not None
+    ]
+
+
+def _sites_in(
+    modules: list[tuple[str, types.ModuleType]], ids: frozenset[int]
+) -> list[tuple[str, str]]:
+    return [
+        (name, attr)
+        for name, module in modules
+        for attr, value in list(vars(module).items())
+        if id(value) in ids and callable(value)
+    ]
+
+
+def reference_sites(
+    references: Iterable[object],
+) -> tuple[list[tuple[str, str]], dict[str, types.ModuleType]]:
+    """Where the course's modules hold one of ``references``: ``([(module, attribute)], {name:
+    module scanned})``; computed once per worker for each set (pure introspection, so safe
+    in the worker before forking), the child then scans only modules loaded since."""
+    ids = frozenset(id(r) for r in references)
+    if ids not in _SITES:
+        modules = _course_modules()
+        _SITES[ids] = (_sites_in(modules, ids), dict(modules))
+    return _SITES[ids]
 
 
 class Tripwires:
@@ -115,6 +156,9 @@ class Tripwires:
         self.done: set[tuple[str, str]] = set()
         self.patterns: tuple[str, ...] = ()
         self.references: list[object] = []
+        self.scanned: dict[
+            str, types.ModuleType
+        ] = {}  # course modules whose references are tripped
 
     def make(self, qual: str) -> Callable[..., Any]:
         """A tripwire standing for ``qual``."""
@@ -159,12 +203,15 @@ class Tripwires:
                 setattr(torch.ops.aten, attr, self.make(qual))
             elif sys.modules.get(modname) is not None:
                 self.replace(sys.modules[modname], attr, qual)
-        reference_ids = {id(r) for r in references}
-        for modname, module in list(sys.modules.items()):
-            if modname == "d2lcnn" or modname.startswith("d2lcnn."):
-                for attr, value in list(vars(module).items()):
-                    if id(value) in reference_ids and callable(value):
-                        self.replace(module, attr, f"{modname}.{attr}")
+        sites: list[tuple[str, str]] = []
+        if not self.scanned:  # before student code: where the worker found them
+            sites, scanned = reference_sites(self.references)
+            self.scanned = dict(scanned)
+        new = [(n, m) for n, m in _course_modules() if self.scanned.get(n) is not m]
+        sites += _sites_in(new, frozenset(id(r) for r in self.references))
+        self.scanned.update(new)
+        for modname, attr in sites:
+            self.replace(sys.modules[modname], attr, f"{modname}.{attr}")
 
     def rewire(self, namespace: dict[str, Any]) -> None:
         """After the student's imports ran: trip their aliases of originals too."""

@@ -17,6 +17,7 @@ job.
 import ctypes
 import gc
 import importlib
+import linecache
 import os
 import select
 import shutil
@@ -323,19 +324,21 @@ def preload(slot: int) -> None:
     import d2lcnn  # noqa: F401  (the course package, as students import it)
 
     from . import kernels
-    from .forbidden import course_answers
     from .registry import load_all
-    from .tripwires import tripwire_targets
+    from .tripwires import reference_sites, tripwire_targets
 
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
-    for exercise in load_all().values():
+    exercises = load_all().values()
+    for exercise in exercises:  # what each child's tripwires need, worked out once, here
         tripwire_targets(tuple(exercise.forbidden))
-        course_answers(exercise)
-    kernels.install()  # every child starts with the forbidden kernels blocked (see kernels.py)
+        reference_sites([exercise.reference, *child.course_answer_objects(exercise).values()])
+    # every child starts with the forbidden kernels blocked
+    kernels.install(tuple(tuple(e.forbidden) for e in exercises))
+    linecache.clearcache()  # emptied here, so the child's clearing frees nothing (no page copies)
     gc.collect()
     gc.freeze()  # a child's garbage collector then leaves the inherited heap alone (no copy-on-write storm)
 
