@@ -74,7 +74,7 @@ CPU_SETTINGS = {
     "lenet": BOOK_SETTINGS["lenet"],
     "alexnet": Setting("cpu", 0.05, 64, 2, resize=67, num_train=40_000),
     "vgg11": Setting("cpu", 0.05, 64, 2, resize=64, num_train=40_000),
-    "nin": Setting("cpu", 0.05, 64, 3, resize=67),
+    "nin": Setting("cpu", 0.05, 64, 4, resize=67),
     "googlenet": Setting("cpu", 0.1, 64, 2, resize=32),
     "bn_lenet": BOOK_SETTINGS["bn_lenet"],
     "resnet18": Setting("cpu", 0.05, 256, 2, resize=32),
