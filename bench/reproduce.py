@@ -229,6 +229,7 @@ def book_loop_examples_per_sec(net, train_iter, lr, device, max_batches=200, war
     batches are not timed and at most ``max_batches`` are, which gives the
     per-batch figure of a whole epoch in a fraction of its time.
     """
+    warmup = min(warmup, len(train_iter) - 1)  # a short iterator (quick mode) still times a batch
     benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = False
     net.apply(init_weights)
