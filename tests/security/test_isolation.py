@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -34,9 +35,29 @@ TAGGED = ("/tmp", "/var/tmp", "/dev/shm")  # where iso_fill_tmp.py leaves d2liso
 HONEST_COPIES = 6  # honest files in the concurrent batch
 
 
+def user_interpreters() -> list[tuple[str, list[str]]]:
+    """Interpreters the test user might run the grader with, and what each needs on PYTHONPATH.
+
+    This one first; then the system's Python of the same version with this environment's
+    site-packages: a venv made from a Python under /root (pyenv) cannot be run by other users,
+    while Debian's /usr/bin/python3.X can, and loads the same compiled packages.
+    """
+    candidates = [(sys.executable, [])]
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if system.exists() and Path(sys.executable).resolve() != system.resolve():
+        candidates.append(
+            (str(system), sorted(set(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))))
+        )
+    return candidates
+
+
+USER_PYTHON: list[tuple[str, list[str]]] = []  # the interpreter user_problem() found, once
+
+
 def user_problem() -> str | None:
     """Why the grader cannot be run as the test user here; None when it can (user created)."""
     if os.getuid() != 0:
+        USER_PYTHON[:] = [(sys.executable, [])]
         return None  # the normal user is whoever runs the tests
     if not (shutil.which("useradd") and shutil.which("runuser")):
         return "useradd or runuser missing"
@@ -44,19 +65,23 @@ def user_problem() -> str | None:
         made = subprocess.run(["useradd", "-m", USER], capture_output=True, text=True)
         if made.returncode != 0:
             return f"useradd -m {USER} failed: {made.stderr.strip()}"
-    probe = subprocess.run(
-        ["runuser", "-u", USER, "--", sys.executable, "-c", "import torch, d2lcnn"],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
-    )
-    if probe.returncode != 0:
-        return (
-            f"user {USER} cannot run {sys.executable} with torch and {REPO} (not readable by "
-            f"other users): {probe.stderr.strip().splitlines()[-1:]}"
+    errors = []
+    for python, paths in user_interpreters():
+        probe = subprocess.run(
+            ["runuser", "-u", USER, "--", python, "-c", "import torch, d2lcnn"],
+            capture_output=True,
+            text=True,
+            cwd="/",
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONPATH": os.pathsep.join([*paths, str(REPO)]),
+            },
         )
-    return None
+        if probe.returncode == 0:
+            USER_PYTHON[:] = [(python, paths)]
+            return None
+        errors.append(f"{python}: {probe.stderr.strip().splitlines()[-1:]}")
+    return f"user {USER} cannot import torch and d2lcnn from {REPO} with any of: {errors}"
 
 
 def package_digest(code: Path) -> str:
@@ -164,7 +189,8 @@ class Run:
 
     def command(self, subs: Path, out: Path) -> list[str]:
         prefix = ["runuser", "-u", USER, "--"] if self.mode == "user" and os.getuid() == 0 else []
-        grade = [sys.executable, "-m", "d2lcnn.cli", "grade", str(subs), "--out", str(out)]
+        python = USER_PYTHON[0][0] if self.mode == "user" else sys.executable
+        grade = [python, "-m", "d2lcnn.cli", "grade", str(subs), "--out", str(out)]
         # Every file here is about corr2d: the batch grades that exercise only.
         return (
             prefix
@@ -176,7 +202,9 @@ class Run:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
-            "PYTHONPATH": str(self.code),
+            "PYTHONPATH": os.pathsep.join(
+                [*(USER_PYTHON[0][1] if self.mode == "user" else []), str(self.code)]
+            ),
             "TMPDIR": str(self.ws / "tmp"),
             "LANG": "C.UTF-8",
             TOKEN_NAME: TOKEN,
