@@ -192,6 +192,18 @@ def test_a_leak_is_refused(tmp_path, monkeypatch):
     assert not folder.exists()
 
 
+def run_in_release(released, code, *args, timeout=120):
+    """``python -c code *args`` with the released package, not the repository's, on the path."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(released.folder)),
+        timeout=timeout,
+        cwd=released.folder,
+    )
+
+
 def test_release_package_runs_later_chapters(released):
     code = (
         "import torch, d2lcnn\n"
@@ -200,15 +212,7 @@ def test_release_package_runs_later_chapters(released):
         "layer(torch.ones(6, 8)).sum().backward()\n"
         "print(layer.weight.grad is not None, d2lcnn.__file__)\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(released.folder))
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=released.folder,
-    )
+    out = run_in_release(released, code)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "[[19.0, 25.0], [37.0, 43.0]]"
@@ -280,14 +284,7 @@ except NotImplementedError as e:
 def test_self_check_in_the_release(released):
     """In the release the self-check passes a correct answer and names a known mistake, from
     the recorded values alone; the course's own module exercise is not there to call."""
-    out = subprocess.run(
-        [sys.executable, "-c", SELF_CHECK],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(released.folder)),
-        timeout=120,
-        cwd=released.folder,
-    )
+    out = run_in_release(released, SELF_CHECK)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert text.count("corr2d: 3/3 public cases passed") == 1
@@ -316,14 +313,7 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("[!_]*.py")):  # not __init__
 def test_every_saved_answer_passes_the_release_self_check(released):
     """Each graded answer the repository saves (function and module exercises alike) passes
     the release's self-check, which holds only the recorded values: they are the grader's."""
-    out = subprocess.run(
-        [sys.executable, "-c", EVERY_ANSWER, str(ROOT / "d2lcnn" / "chapters")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(released.folder)),
-        timeout=300,
-        cwd=released.folder,
-    )
+    out = run_in_release(released, EVERY_ANSWER, str(ROOT / "d2lcnn" / "chapters"), timeout=300)
     assert out.returncode == 0, out.stderr
     results = dict(line.split(": ", 1) for line in out.stdout.splitlines())
     assert set(GRADED) <= set(results) and set(results) == set(released.stand_ins)

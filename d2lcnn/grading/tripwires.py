@@ -156,9 +156,8 @@ class Tripwires:
         self.done: set[tuple[str, str]] = set()
         self.patterns: tuple[str, ...] = ()
         self.references: list[object] = []
-        self.scanned: dict[
-            str, types.ModuleType
-        ] = {}  # course modules whose references are tripped
+        # course modules whose references are tripped
+        self.scanned: dict[str, types.ModuleType] = {}
 
     def make(self, qual: str) -> Callable[..., Any]:
         """A tripwire standing for ``qual``."""
