@@ -71,3 +71,16 @@ def test_what_the_grader_keeps_raises_no_warning(monkeypatch: pytest.MonkeyPatch
         "def f(X, K):\n    return corr2d(X, K) * SCALE + torch.ones(1)",
     ]
     assert grader_view.unseen(_kernel(monkeypatch, cells)["f"]) == []
+
+
+def test_a_name_computed_from_a_dropped_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = [
+        "from types import SimpleNamespace",
+        "setting = SimpleNamespace(lr=0.1)",
+        "lr = setting.lr",
+        "def step(w, g):\n    return w - lr * g",
+    ]
+    assert grader_view.unseen(_kernel(monkeypatch, cells)["step"]) == [
+        "`lr` is computed from a name built by a top-level call, which the grader does not run: "
+        "the grader will not have it"
+    ]

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -407,3 +408,21 @@ def test_worker_that_cannot_start_stops_the_batch(tmp_path, capsys, monkeypatch)
     (tmp_path / "a.py").write_text("def corr2d(X, K):\n    return X\n")
     status, _, err = cli(capsys, tmp_path / "a.py", "--out", tmp_path / "out")
     assert status == 3 and "failed to start" in err and "run the command again to resume" in err
+
+
+def test_references_are_computed_on_one_thread_like_the_children(tmp_path, monkeypatch):
+    """Torch sums in another order on two threads than on one (a batch-norm layer's input
+    gradient moved by 1e-4): the grader's references use one thread, as its children do."""
+    import torch
+
+    from d2lcnn.grading.runner import Grader
+
+    grader = Grader(tmp_path, "secret", 5.0, print)
+    grader.pool = SimpleNamespace(workers=[None, None])
+    seen = []
+    monkeypatch.setattr(
+        grader, "grade_submission", lambda item: seen.append(torch.get_num_threads())
+    )
+    before = torch.get_num_threads()
+    grader.grade_all([1, 2, 3], None)
+    assert seen == [1, 1, 1] and torch.get_num_threads() == before

@@ -73,6 +73,21 @@ def test_extraction_keeps_definitions_only(tmp_path):
     assert sub.chunks[-1].filename == "cell 4"
 
 
+def test_assignments_reading_what_a_dropped_statement_built_are_dropped(tmp_path):
+    """`lr = setting.lr` after `setting = training_setting(...)` could only raise NameError."""
+    sub = read_submission(
+        notebook(
+            tmp_path,
+            [
+                "setting = d2lcnn.training_setting('lenet', 'cpu')",
+                "lr, num_epochs = setting.lr, setting.num_epochs\nlater = lambda: setting.lr",
+                "half = lr / 2\nsetting = 3\nsize = setting",
+            ],
+        )
+    )
+    assert kept_source(sub) == ["later = lambda: setting.lr", "setting = 3", "size = setting"]
+
+
 def test_syntax_error_in_one_cell_leaves_the_others(tmp_path):
     sub = read_submission(
         notebook(tmp_path, ["def corr2d(X, K):\n    return X", "def pool2d(X, p)\n    pass"])

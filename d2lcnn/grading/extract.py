@@ -2,7 +2,8 @@
 
 Only top-level ``def``, ``class``, ``import`` and simple assignments (no calls:
 constants and aliases such as ``c = F.conv2d``) are kept, so training,
-plotting and other cells never run. IPython magics and shell lines are
+plotting and other cells never run; an assignment that reads a name only a
+dropped statement built (``lr = setting.lr``) is dropped too. IPython magics and shell lines are
 dropped. Each kept statement remembers its cell and line, so an error in the
 student's code can point at the line they wrote.
 """
@@ -113,6 +114,54 @@ def _names(target: ast.expr) -> list[str | None]:
     return [None]
 
 
+def bound(node: ast.stmt) -> list[str]:
+    """The top-level names a statement binds (for, with, if and try: the names bound inside)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    names: list[str] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.append(sub.id)
+        elif sub is not node and isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
+            names.append(sub.name)
+    return names
+
+
+def _reads(value: ast.AST) -> set[str]:
+    """The names evaluating ``value`` reads now (a lambda's body reads only when called)."""
+    names, stack = set(), [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def drop_dependents(chunks: list["Chunk"]) -> None:
+    """Unkeep the assignments that read a name which, at that point, only a statement the
+    grader does not run has bound (``lr = setting.lr`` after ``setting = training_setting()``):
+    run, they could only raise a NameError that the feedback would blame on the student."""
+    unbound: set[str] = set()
+    for chunk in chunks:
+        keep = set(chunk.keep)
+        for i, node in enumerate(chunk.tree.body):
+            value = getattr(node, "value", None)
+            if i in keep and isinstance(node, (ast.Assign, ast.AnnAssign)) and value is not None:
+                if _reads(value) & unbound:
+                    keep.discard(i)
+            names = bound(node)
+            if i in keep:
+                unbound.difference_update(names)
+            else:
+                unbound.update(names)
+        chunk.keep = sorted(keep)
+
+
 def _keep(node: ast.stmt) -> bool:
     if isinstance(
         node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
@@ -218,6 +267,7 @@ def read_submission(path: str | Path) -> Submission:
     syntax_errors: list[str] = []
     broken_defs: dict[str, str] = {}
     chunks = [c for name, text in cells if (c := _chunk(name, text, syntax_errors, broken_defs))]
+    drop_dependents(chunks)
     return Submission(
         path, hashlib.sha256(raw).hexdigest(), notebook, chunks, syntax_errors, broken_defs
     )

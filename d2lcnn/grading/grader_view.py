@@ -4,7 +4,7 @@ The grader never runs the notebook. It keeps, of each plain code cell, the
 top-level ``def``, ``class``, ``import`` and plain assignments (see
 :mod:`~d2lcnn.grading.extract`), and runs only those. A function that passes
 in the kernel can still fail there: it reads a top-level name built by a call
-(``W = torch.ones(3)``), a name bound in a ``%%`` magic cell or inside a
+(``W = torch.ones(3)``) or computed from one, a name bound in a ``%%`` magic cell or inside a
 top-level ``for``/``if``, or a name no cell binds any more (the kernel
 remembers it). :func:`unseen` runs the grader's own extraction on the cells
 the kernel ran and says so, one line per problem; ``d2lcnn.check`` prints
@@ -18,7 +18,7 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from .extract import PREAMBLE, _chunk, _has_effects, _names
+from .extract import PREAMBLE, Chunk, _chunk, _has_effects, _names, bound, drop_dependents
 
 GIVEN = {"math", "np", "torch", "nn", "F", "d2lcnn"}  # the grader's preamble binds these
 assert all(f" {n}\n" in PREAMBLE or f" as {n}\n" in PREAMBLE for n in GIVEN)
@@ -57,21 +57,6 @@ def _sources(fn: Callable[..., Any]) -> list[str]:
     return [text] if text else []
 
 
-def _bound(node: ast.stmt) -> list[str]:
-    """The top-level names a statement binds (for, with, if and try: the names bound inside)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [node.name]
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in node.names]
-    names: list[str] = []
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-            names.append(sub.id)
-        elif sub is not node and isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
-            names.append(sub.name)
-    return names
-
-
 def _why_dropped(node: ast.stmt) -> str:
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         value = node.value
@@ -80,6 +65,7 @@ def _why_dropped(node: ast.stmt) -> str:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         if any(n is None for t in targets for n in _names(t)):
             return "is changed in place (X[0] = ..., net.w = ...), which the grader does not run"
+        return "is computed from a name built by a top-level call, which the grader does not run"
     if isinstance(node, ast.AugAssign):
         return "is updated (+=) at the top level, which the grader does not run"
     return (
@@ -90,24 +76,33 @@ def _why_dropped(node: ast.stmt) -> str:
 
 def _where(cells: list[str]) -> dict[str, str]:
     """``{name: ''}`` when the grader binds it, else why not, from the last cell that binds it."""
+    chunks = [_chunk("cell", text, [], {}) for text in cells]
+    drop_dependents([c for c in chunks if c is not None])
     status: dict[str, str] = {}
-    for text in cells:
-        chunk = _chunk("cell", text, [], {})
-        if chunk is None:
-            body = text.split("\n", 1)[1] if text.lstrip().startswith("%%") else ""
-            try:
-                tree = ast.parse(body)
-            except SyntaxError:
-                continue
-            for node in tree.body:
-                for name in _bound(node):
-                    status[name] = "is bound in a %% magic cell, which the grader skips"
-            continue
-        kept = set(chunk.keep)
-        for i, node in enumerate(chunk.tree.body):
-            for name in _bound(node):
-                status[name] = "" if i in kept else _why_dropped(node)
+    for text, chunk in zip(cells, chunks):
+        for name, why in _magic(text) if chunk is None else _statuses(chunk):
+            status[name] = why
     return status
+
+
+def _magic(text: str) -> list[tuple[str, str]]:
+    """What a cell the grader skips binds (a %% magic cell: its body after the first line)."""
+    body = text.split("\n", 1)[1] if text.lstrip().startswith("%%") else ""
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return []
+    why = "is bound in a %% magic cell, which the grader skips"
+    return [(name, why) for node in tree.body for name in bound(node)]
+
+
+def _statuses(chunk: Chunk) -> list[tuple[str, str]]:
+    kept = set(chunk.keep)
+    return [
+        (name, "" if i in kept else _why_dropped(node))
+        for i, node in enumerate(chunk.tree.body)
+        for name in bound(node)
+    ]
 
 
 def needs(fn: Callable[..., Any]) -> list[str]:

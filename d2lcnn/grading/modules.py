@@ -15,6 +15,7 @@ override: a ``parameters()`` that lies changes nothing.
 """
 
 import math
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ _state = object.__getattribute__
 _set = object.__setattr__
 _isinstance, _id, _tuple = isinstance, id, tuple
 _copy, _no_grad, _fork_rng = torch.Tensor.copy_, torch.no_grad, torch.random.fork_rng
+# The grader probes references in one thread per worker, and torch's default RNG is global:
+# one probe at a time, or another thread's layer initializations move this one's dropout masks
+# (a false "wrong").
+_PROBE_LOCK = threading.Lock()
 
 MAX_DIMS = 6  # parameters with more dimensions are not part of any exercise
 SGD_LR = 0.5  # the step the "steps" probe takes on every parameter between batches
@@ -252,8 +257,9 @@ class ModuleCase(Case):
     def call(self, fn: Callable) -> tuple:
         if isinstance(fn, Recorded):  # the student release's reference: its recorded probe
             return fn.value(self)
-        module = Case.call(self, fn)
-        return (probe_steps if self.steps else probe_filled)(module, self)
+        with _PROBE_LOCK:
+            module = Case.call(self, fn)
+            return (probe_steps if self.steps else probe_filled)(module, self)
 
     def item_names(self) -> list[str]:
         """What each item of the probe's tuple is, for the feedback."""
