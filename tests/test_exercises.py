@@ -35,6 +35,7 @@ from conftest import (
 from d2lcnn.build import BEGIN, END, without_markers
 from d2lcnn.grading import Case, load_all
 from d2lcnn.grading.compare import compare
+from d2lcnn.grading.extract import PREAMBLE, read_submission
 from d2lcnn.grading.judge import forbidden_feedback
 from d2lcnn.grading.status import exercise_status
 
@@ -163,6 +164,20 @@ def test_notebook_and_registry_agree(stem):
     student = sources(stem, "notebooks")
     stubbed = {re.match(r"(?:def|class) (\w+)", student[i]).group(1) for i in graded_stubs(stem)}
     assert stubbed == registered and len(graded_stubs(stem)) == len(registered)
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_the_grader_loads_every_statement_it_keeps(stem, folder):
+    """What the grader runs of the course's own notebook raises nothing: a load error there
+    would show in every student's feedback as theirs."""
+    submission = read_submission(ROOT / folder / f"{stem}.ipynb")
+    namespace: dict = {}
+    exec(PREAMBLE, namespace)
+    for chunk in submission.chunks:
+        for node in chunk.kept():
+            code = compile(ast.Module([node], []), chunk.filename, "exec")
+            exec(code, namespace)  # raises with the cell's name and line
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
