@@ -9,6 +9,7 @@ finds most uses before the child starts; tripwires catch what it cannot see.
 
 import fnmatch
 import functools
+import gc
 import re
 import sys
 import types
@@ -33,7 +34,19 @@ TRIPWIRE_MODULES = (
     "scipy.signal",
     "scipy.ndimage",
     "numpy",
+    # where the libraries define what their public names alias, down to compiled functions:
+    # a student who imports these private modules by a name built at run time finds tripwires
+    "scipy.signal._signaltools",
+    "scipy.signal._sigtools",
+    "scipy.ndimage._filters",
+    "scipy.ndimage._nd_image",
+    "numpy._core.multiarray",
+    "numpy._core._multiarray_umath",
+    "numpy._core.umath",
+    "numpy._core.numeric",
+    "numpy.ma.core",
 )
+LIBRARIES = ("scipy.", "numpy.")  # not torch: its forbidden kernels are blocked at the dispatcher
 
 Target = tuple[str, str, str]  # (module name, attribute, qualified name)
 
@@ -103,7 +116,28 @@ def tripwire_targets(patterns: tuple[str, ...]) -> list[Target]:
         if any_pattern.match(f"torch.ops.aten.{op}"):
             targets.append(("torch.ops.aten", op, f"torch.ops.aten.{op}"))
     _TRIP_CACHE[patterns] = targets
+    _find_holders([getattr(sys.modules[m], a) for m, a, q in targets if q.startswith(LIBRARIES)])
     return targets
+
+
+# id(a compiled library function) -> every dict that holds it: the modules' and the copy CPython
+# keeps of an extension module's dict, which gc.get_objects() reaches
+_HOLDERS: dict[int, list[dict]] = {}
+
+
+def _find_holders(functions: list[object]) -> None:
+    """Find, once per worker (before gc.freeze() hides the heap), the dicts that hold each
+    compiled function of ``functions``, so a child can trip it in all of them."""
+    want = {id(f) for f in functions if isinstance(f, types.BuiltinFunctionType)} - set(_HOLDERS)
+    if not want:
+        return
+    found: dict[int, list[dict]] = {i: [] for i in want}
+    for obj in gc.get_objects():
+        if type(obj) is dict:
+            for value in list(obj.values()):
+                if id(value) in found:
+                    found[id(value)].append(obj)
+    _HOLDERS.update(found)
 
 
 # references' ids -> ((module name, attribute) holding one, {module name: module scanned})
@@ -201,7 +235,10 @@ class Tripwires:
             if modname == "torch.ops.aten":  # set without reading: building the op packet is slow
                 setattr(torch.ops.aten, attr, self.make(qual))
             elif sys.modules.get(modname) is not None:
+                original = getattr(sys.modules[modname], attr, None)
                 self.replace(sys.modules[modname], attr, qual)
+                if qual.startswith(LIBRARIES):
+                    self.trip_everywhere(original, qual)
         sites: list[tuple[str, str]] = []
         if not self.scanned:  # before student code: where the worker found them
             sites, scanned = reference_sites(self.references)
@@ -211,6 +248,19 @@ class Tripwires:
         self.scanned.update(new)
         for modname, attr in sites:
             self.replace(sys.modules[modname], attr, f"{modname}.{attr}")
+
+    def trip_everywhere(self, original: object, qual: str) -> None:
+        """A library's forbidden function, tripped under every name: a Python function by its
+        code, a compiled one in every dict that holds it (so no alias, private module, frame or
+        ``gc.get_objects()`` finds the original)."""
+        if isinstance(original, types.FunctionType):
+            self.neutralize(original, qual)
+            return
+        trip = self.originals.get(id(original))
+        for holder in _HOLDERS.get(id(original), ()):
+            for key, value in list(holder.items()):
+                if value is original and trip is not None:
+                    holder[key] = trip
 
     def rewire(self, namespace: dict[str, Any]) -> None:
         """After the student's imports ran: trip their aliases of originals too."""

@@ -21,6 +21,19 @@ def test_dispatcher_routes_are_forbidden(security_batch):
     assert record["score"] == 0
 
 
+def test_library_routes_are_forbidden(security_batch):
+    """scipy's and numpy's convolutions from their private modules, their compiled functions,
+    and the originals a gc search finds: each trips, under whatever name it was reached."""
+    record = security_batch[1]["forbidden_library_routes.py"]
+    library = ("corr2d", "conv2d_true", "pool2d", "corr2d_multi_in", "corr2d_multi_in_out")
+    got = {n: s for n, s in statuses(record).items() if n in library}
+    assert got == dict.fromkeys(library, "forbidden"), {
+        n: e["feedback"] for n, e in record["exercises"].items()
+    }
+    feedback = record["exercises"]["conv2d_true"]["feedback"]
+    assert "It uses scipy.signal._sigtools._convolve2d" in feedback
+
+
 @pytest.mark.parametrize(
     "name, what",
     [("corr2d", "d2lcnn.corr2d_vec"), ("conv2d_true", "d2lcnn"), ("pool2d", "d2lcnn")],

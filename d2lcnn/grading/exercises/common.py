@@ -48,8 +48,8 @@ CONV_POOL_FORBIDDEN = (
     "scipy.signal.*correlate*",
     "scipy.signal.*convolve*",
     "scipy.ndimage.*",
-    "numpy.convolve",
-    "numpy.correlate",
+    "numpy.*convolve*",
+    "numpy.*correlate*",
     # every convolution and pooling operator, whatever its namespace (blocked at the dispatcher)
     "torch.ops.aten.*conv*",
     "torch.ops.aten.*pool*",

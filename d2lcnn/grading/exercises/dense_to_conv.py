@@ -145,7 +145,7 @@ register(
         ),
         hidden_cases=conv1d_true_hidden,
         allowed="indexing, slicing, flipping and sums over 1-D tensors",
-        forbidden=CONV_POOL_FORBIDDEN + ("numpy.convolve", "numpy.correlate"),
+        forbidden=CONV_POOL_FORBIDDEN,
         mistakes=conv1d_mistakes(),
     )
 )
