@@ -3,8 +3,8 @@
 Only top-level ``def``, ``class``, ``import`` and simple assignments (no calls:
 constants and aliases such as ``c = F.conv2d``) are kept, so training,
 plotting and other cells never run; an assignment that reads a name only a
-dropped statement built (``lr = setting.lr``) is dropped too. IPython magics and shell lines are
-dropped. Each kept statement remembers its cell and line, so an error in the
+dropped statement built (``lr = setting.lr``) is dropped too. IPython magics
+and shell lines are dropped. Each kept statement remembers its cell and line, so an error in the
 student's code can point at the line they wrote.
 """
 

@@ -4,9 +4,9 @@ The grader never runs the notebook. It keeps, of each plain code cell, the
 top-level ``def``, ``class``, ``import`` and plain assignments (see
 :mod:`~d2lcnn.grading.extract`), and runs only those. A function that passes
 in the kernel can still fail there: it reads a top-level name built by a call
-(``W = torch.ones(3)``) or computed from one, a name bound in a ``%%`` magic cell or inside a
-top-level ``for``/``if``, or a name no cell binds any more (the kernel
-remembers it). :func:`unseen` runs the grader's own extraction on the cells
+(``W = torch.ones(3)``) or computed from one, a name bound in a ``%%`` magic
+cell or inside a top-level ``for``/``if``, or a name no cell binds any more
+(the kernel remembers it). :func:`unseen` runs the grader's own extraction on the cells
 the kernel ran and says so, one line per problem; ``d2lcnn.check`` prints
 them and ``check_all`` reports the exercise as not seen by the grader.
 """

@@ -433,11 +433,11 @@ class Grader:
         if progress:
             progress.start(len(todo))
         ex = ThreadPoolExecutor(max_workers=len(self.pool.workers))
-        try:
-            with one_thread():
+        with one_thread():
+            try:
                 self.batch.graded = list(ex.map(self.grade_submission, todo))
-        finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
-            ex.shutdown(wait=True, cancel_futures=True)
+            finally:  # on Ctrl-C or a failure: finish the submissions under way, start no other
+                ex.shutdown(wait=True, cancel_futures=True)
 
     def grade_exercise(self, sub: Submission, exercise: Exercise) -> Verdict:
         """One exercise of one submission: static checks here, then the public cases in one

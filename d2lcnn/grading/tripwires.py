@@ -251,8 +251,8 @@ class Tripwires:
 
     def trip_everywhere(self, original: object, qual: str) -> None:
         """A library's forbidden function, tripped under every name: a Python function by its
-        code, a compiled one in every dict that holds it (so no alias, private module, frame or
-        ``gc.get_objects()`` finds the original)."""
+        code, a compiled one in every dict that holds it (so an alias, a private module or a
+        search of ``gc.get_objects()`` finds a tripwire)."""
         if isinstance(original, types.FunctionType):
             self.neutralize(original, qual)
             return
