@@ -119,9 +119,7 @@ def arm_tripwires(exercise: Exercise, send: Callable[[Message], None]) -> Tripwi
         wires.neutralize(value, f"d2lcnn.{name}")
     for other in load_all().values():  # the grader's references: its own answers
         wires.neutralize(other.reference, f"the grader's {other.name}")
-    grader_trip = wires.originals.setdefault(
-        id(exercise.reference), wires.make(f"the grader's {exercise.name}")
-    )
+    grader_trip = wires.standing_for(exercise.reference, f"the grader's {exercise.name}")
     object.__setattr__(exercise, "reference", grader_trip)  # d2lcnn.check() would call it
     linecache.clearcache()  # the course's source, should anything have read it before
     return wires

@@ -51,6 +51,18 @@ LIBRARIES = ("scipy.", "numpy.")  # not torch: its forbidden kernels are blocked
 Target = tuple[str, str, str]  # (module name, attribute, qualified name)
 
 
+def _kind(value: object) -> tuple[object, ...]:
+    """What an object is beside its address: its type, module and qualified name."""
+    try:
+        return (
+            type(value),
+            getattr(value, "__module__", None),
+            getattr(value, "__qualname__", None),
+        )
+    except Exception:  # noqa: BLE001  (a student's object whose attributes raise: not an original)
+        return (type(value),)
+
+
 class ForbiddenCall(Exception):
     """Raised by a tripwire: the exercise called a function it may not use."""
 
@@ -187,6 +199,9 @@ class Tripwires:
     def __init__(self, exercise: str, send: Callable[[Message], None]) -> None:
         self.exercise, self.send = exercise, send
         self.originals: dict[int, Callable[..., Any]] = {}  # id(original) -> tripwire
+        # id(original) -> what it was: a replaced original may be freed, and an object of the
+        # student's made later at its address (their own batch_norm) must not be taken for it
+        self.kinds: dict[int, tuple[object, ...]] = {}
         self.done: set[tuple[str, str]] = set()
         self.patterns: tuple[str, ...] = ()
         self.references: list[object] = []
@@ -209,7 +224,7 @@ class Tripwires:
         original = getattr(owner, attr, None)
         if original is None:
             return
-        trip = self.originals.get(id(original)) or self.make(qual)
+        trip = self.trip_of(original) or self.make(qual)
         if isinstance(original, type):  # nn.Conv2d and friends: trip on construction and on call
             for method in ("__init__", "forward"):
                 if method in vars(original):
@@ -220,6 +235,18 @@ class Tripwires:
             except (AttributeError, TypeError):
                 return
         self.originals[id(original)] = trip
+        self.kinds[id(original)] = _kind(original)
+
+    def standing_for(self, original: object, qual: str) -> Callable[..., Any]:
+        """The tripwire that stands for ``original``, made now if none does yet."""
+        trip = self.trip_of(original) or self.make(qual)
+        self.originals[id(original)], self.kinds[id(original)] = trip, _kind(original)
+        return trip
+
+    def trip_of(self, value: object) -> Callable[..., Any] | None:
+        """The tripwire that stands for ``value`` if it is a replaced original, else None."""
+        trip = self.originals.get(id(value))
+        return trip if trip is not None and self.kinds.get(id(value)) == _kind(value) else None
 
     def install(self, patterns: tuple[str, ...], references: Iterable[object]) -> None:
         """Trip every forbidden function of the known modules, and the course's own answers.
@@ -256,7 +283,7 @@ class Tripwires:
         if isinstance(original, types.FunctionType):
             self.neutralize(original, qual)
             return
-        trip = self.originals.get(id(original))
+        trip = self.trip_of(original)
         for holder in _HOLDERS.get(id(original), ()):
             for key, value in list(holder.items()):
                 if value is original and trip is not None:
@@ -265,7 +292,7 @@ class Tripwires:
     def rewire(self, namespace: dict[str, Any]) -> None:
         """After the student's imports ran: trip their aliases of originals too."""
         for key, value in list(namespace.items()):
-            trip = self.originals.get(id(value))
+            trip = self.trip_of(value)
             if trip is not None and not isinstance(value, type):
                 namespace[key] = trip
 

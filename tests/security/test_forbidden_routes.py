@@ -2,10 +2,13 @@
 every course function that answers the exercise or a sibling counts as the course's answer, and
 no original of the course or the grader is reachable (frames, gc, source)."""
 
+import types
+
 import pytest
 
 from d2lcnn.grading import load_all
 from d2lcnn.grading.forbidden import course_answers
+from d2lcnn.grading.tripwires import Tripwires
 
 from .conftest import assert_honest_graded_in_full, statuses
 
@@ -77,3 +80,35 @@ def test_check_names_the_helpers(capsys):
     d2lcnn.check("corr2d_multi_in", corr2d_multi_in)
     out = capsys.readouterr().out
     assert "d2lcnn.corr2d_multi_in_out" in out and "You may call the course's d2lcnn.corr2d." in out
+
+
+def _module_with_batch_norm():
+    owner = types.ModuleType("torch_like")
+    exec("def batch_norm(X):\n    return X", owner.__dict__)
+    return owner
+
+
+def test_an_alias_of_a_replaced_original_is_tripped():
+    owner = _module_with_batch_norm()
+    namespace = {"bn": owner.batch_norm}  # the student's alias, taken before the tripwires
+    wires = Tripwires("BatchNorm", lambda message: None)
+    wires.replace(owner, "batch_norm", "torch_like.batch_norm")
+    wires.rewire(namespace)
+    assert wires.is_trip(namespace["bn"])
+
+
+def test_the_students_function_at_a_freed_originals_address_is_their_own():
+    """A replaced original can be freed, and the student's own `batch_norm` made later at its
+    address (an honest BatchNorm once graded forbidden so): the address alone trips nothing."""
+    wires = Tripwires("BatchNorm", lambda message: None)
+    wires.replace(_module_with_batch_norm(), "batch_norm", "torch_like.batch_norm")  # freed
+
+    def batch_norm(X):
+        return X + 1
+
+    (freed,) = wires.originals  # as if batch_norm had been made where the original was:
+    wires.originals[id(batch_norm)] = wires.originals.pop(freed)
+    wires.kinds[id(batch_norm)] = wires.kinds.pop(freed)
+    namespace = {"batch_norm": batch_norm}
+    wires.rewire(namespace)
+    assert namespace["batch_norm"] is batch_norm
