@@ -8,8 +8,10 @@ mkldnn or quantized tensors...) ends in torch's dispatcher. The worker
 registers, once and before any fork, a kernel that reports and raises for
 every convolution, pooling, im2col and col2im operator of every namespace, at
 each CPU dispatch key (:func:`install`); a child whose exercise does not forbid
-them takes them away again (:func:`arm`). The registrations are then kept
-alive from C only: no Python object a student could reach (not even through
+them takes them away again (:func:`arm`). A child of a batch-norm exercise
+blocks the normalization operators too (batch, layer, group, instance norm:
+``torch._C._VariableFunctionsClass.batch_norm`` and the like). The
+registrations are then kept alive from C only: no Python object a student could reach (not even through
 ``gc.get_objects()``) can remove them.
 """
 
@@ -26,6 +28,9 @@ from .protocol import Forbidden, Message
 
 # Operator names (any namespace) that compute a convolution, a pooling, or their im2col steps.
 BLOCKED = re.compile(r"conv(?!ert)|pool|im2col|col2im")
+# The normalizations that the batch-norm exercises teach: blocked by the children of those
+# exercises only, so that no other child pays for taking them away again.
+NORMS = re.compile(r"batch_norm|layer_norm|group_norm|instance_norm")
 # Each CPU backend a tensor can live on, and the composite kernels other backends fall to.
 KEYS = (
     "CPU",
@@ -45,10 +50,10 @@ _libraries: list[Any] = []  # the registrations, until a child arms (then C alon
 _report: list[Callable[[Message], None]] = []  # the child's result pipe, once armed
 
 
-def blocked_ops() -> list[str]:
+def blocked_ops(kind: re.Pattern[str] = BLOCKED) -> list[str]:
     """``["aten::conv2d", "aten::conv2d.padding", "mkldnn::_convolution_pointwise", ...]``."""
     names = torch._C._dispatch_get_all_op_names()
-    return sorted(n for n in names if BLOCKED.search(n.split("::", 1)[1].split(".")[0]))
+    return sorted(n for n in names if kind.search(n.split("::", 1)[1].split(".")[0]))
 
 
 def _kernel(op: str) -> Callable[..., Any]:
@@ -82,7 +87,9 @@ def _register(ops: list[str]) -> None:
 
 
 _installed: list[str] = []  # what install() blocked, listed once in the worker
+_norms: list[str] = []  # the normalization operators, listed once in the worker
 _kept: dict[tuple[str, ...], list[str]] = {}  # patterns -> the blocks they keep, per worker
+_added: dict[tuple[str, ...], list[str]] = {}  # patterns -> the normalizations they block
 
 
 def install(exercise_patterns: tuple[tuple[str, ...], ...] = ()) -> None:
@@ -92,6 +99,7 @@ def install(exercise_patterns: tuple[tuple[str, ...], ...] = ()) -> None:
     :func:`arm` repeats none of that listing in every child.
     """
     _installed[:] = blocked_ops()
+    _norms[:] = [op for op in blocked_ops(NORMS) if op not in set(_installed)]
     for patterns in exercise_patterns:
         kept(patterns)
     _register(_installed)
@@ -102,6 +110,7 @@ def kept(patterns: tuple[str, ...]) -> list[str]:
     exercises); worked out once per worker for each set of patterns."""
     if patterns not in _kept:
         _kept[patterns] = [op for op in _installed if covered(op, patterns)]
+        _added[patterns] = [op for op in _norms if covered(op, patterns)]
     return _kept[patterns]
 
 
@@ -121,6 +130,7 @@ def arm(patterns: tuple[str, ...], send: Callable[[Message], None]) -> None:
             library.reset()
         _libraries.clear()
         _register(keep)
+    _register(_added[patterns])  # the batch-norm exercises: every route to torch's own
     _report.append(send)
     for library in _libraries:  # one reference each that no Python object holds
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))

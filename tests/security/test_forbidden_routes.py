@@ -24,6 +24,16 @@ def test_dispatcher_routes_are_forbidden(security_batch):
     assert record["score"] == 0
 
 
+def test_normalization_routes_are_forbidden(security_batch):
+    """torch's own batch norm through `_VariableFunctionsClass` and `_jit_get_operation`
+    (BatchNorm scored full marks so): blocked at the dispatcher in the batch-norm exercises."""
+    record = security_batch[1]["forbidden_norm_routes.py"]
+    got = {n: s for n, s in statuses(record).items() if n in ("batch_norm", "BatchNorm")}
+    assert got == {"batch_norm": "forbidden", "BatchNorm": "forbidden"}, {
+        n: e["feedback"] for n, e in record["exercises"].items()
+    }
+
+
 def test_library_routes_are_forbidden(security_batch):
     """scipy's and numpy's convolutions from their private modules, their compiled functions,
     and the originals a gc search finds: each trips, under whatever name it was reached."""

@@ -25,6 +25,11 @@ BATCH_NORM_FORBIDDEN = (
     "torch.layer_norm",
     "torch.nn.functional.group_norm",
     "torch.group_norm",
+    # every normalization operator, whatever its namespace (blocked at the dispatcher)
+    "torch.ops.aten.*batch_norm*",
+    "torch.ops.aten.*layer_norm*",
+    "torch.ops.aten.*group_norm*",
+    "torch.ops.aten.*instance_norm*",
 )
 
 
