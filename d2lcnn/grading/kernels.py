@@ -11,8 +11,8 @@ each CPU dispatch key (:func:`install`); a child whose exercise does not forbid
 them takes them away again (:func:`arm`). A child of a batch-norm exercise
 blocks the normalization operators too (batch, layer, group, instance norm:
 ``torch._C._VariableFunctionsClass.batch_norm`` and the like). The
-registrations are then kept alive from C only: no Python object a student could reach (not even through
-``gc.get_objects()``) can remove them.
+registrations are then kept alive from C only: no Python object a student
+could reach (not even through ``gc.get_objects()``) can remove them.
 """
 
 import ctypes
@@ -99,7 +99,8 @@ def install(exercise_patterns: tuple[tuple[str, ...], ...] = ()) -> None:
     :func:`arm` repeats none of that listing in every child.
     """
     _installed[:] = blocked_ops()
-    _norms[:] = [op for op in blocked_ops(NORMS) if op not in set(_installed)]
+    conv_pool = set(_installed)
+    _norms[:] = [op for op in blocked_ops(NORMS) if op not in conv_pool]
     for patterns in exercise_patterns:
         kept(patterns)
     _register(_installed)
