@@ -234,14 +234,16 @@ class Tripwires:
                 setattr(owner, attr, trip)
             except (AttributeError, TypeError):
                 return
-        self.originals[id(original)] = trip
-        self.kinds[id(original)] = _kind(original)
+        self._remember(original, trip)
 
     def standing_for(self, original: object, qual: str) -> Callable[..., Any]:
         """The tripwire that stands for ``original``, made now if none does yet."""
         trip = self.trip_of(original) or self.make(qual)
-        self.originals[id(original)], self.kinds[id(original)] = trip, _kind(original)
+        self._remember(original, trip)
         return trip
+
+    def _remember(self, original: object, trip: Callable[..., Any]) -> None:
+        self.originals[id(original)], self.kinds[id(original)] = trip, _kind(original)
 
     def trip_of(self, value: object) -> Callable[..., Any] | None:
         """The tripwire that stands for ``value`` if it is a replaced original, else None."""
@@ -284,9 +286,11 @@ class Tripwires:
             self.neutralize(original, qual)
             return
         trip = self.trip_of(original)
+        if trip is None:
+            return  # it could not be replaced
         for holder in _HOLDERS.get(id(original), ()):
             for key, value in list(holder.items()):
-                if value is original and trip is not None:
+                if value is original:
                     holder[key] = trip
 
     def rewire(self, namespace: dict[str, Any]) -> None:
